@@ -1,0 +1,57 @@
+# llm-platform: the two commands are `make up STACK=dev` and `make test`.
+# `make render STACK=dev` shows what a stack declares with no AWS account.
+
+STACK ?= dev
+GO    ?= go
+
+# Without PULUMI_BACKEND_URL, state lives in a file backend inside the repo
+# (git-ignored) and secrets use the passphrase provider: set
+# PULUMI_CONFIG_PASSPHRASE (or type it when asked). With PULUMI_BACKEND_URL
+# set (Pulumi Cloud, s3://...), that backend and its secrets provider are used.
+ifeq ($(strip $(PULUMI_BACKEND_URL)),)
+export PULUMI_BACKEND_URL := file://$(CURDIR)/.pulumi-state
+SECRETS_PROVIDER := --secrets-provider passphrase
+endif
+
+.PHONY: help test vet fmt fmt-check render stack up preview destroy refresh
+
+help:
+	@echo "make test                 unit, whole-program and golden tests (no AWS needed)"
+	@echo "make render STACK=dev     offline render of a stack to rendered/<stack>/"
+	@echo "make preview STACK=dev    pulumi preview (needs AWS credentials)"
+	@echo "make up STACK=dev         pulumi up (needs AWS credentials)"
+	@echo "make destroy STACK=dev    pulumi destroy, keeping protected resources (the model bucket)"
+
+test:
+	$(GO) test ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w .
+
+fmt-check:
+	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+render:
+	$(GO) run ./cmd/render -stack $(STACK)
+
+
+stack:
+	@mkdir -p .pulumi-state
+	pulumi stack select $(STACK) --create $(SECRETS_PROVIDER)
+
+preview: stack
+	pulumi preview --stack $(STACK) --diff
+
+up: stack
+	pulumi up --stack $(STACK)
+
+refresh: stack
+	pulumi refresh --stack $(STACK)
+
+# --exclude-protected: the model bucket is protected, so a teardown keeps the
+# weights (see README, Teardown).
+destroy: stack
+	pulumi destroy --stack $(STACK) --exclude-protected

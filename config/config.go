@@ -1,0 +1,226 @@
+package config
+
+import "github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+// Config is the whole stack configuration, loaded once by Load (or Parse) and
+// passed by value to every component. Fields that drive control flow are plain
+// Go values; the only Pulumi value is the optional Hugging Face token, which
+// must stay a secret end to end.
+type Config struct {
+	// Project and Stack name the Pulumi project and stack; they feed resource
+	// names that must be stable (cluster name, bucket name).
+	Project string
+	Stack   string
+	// Region is the aws:region of the stack, empty when the provider takes it
+	// from the environment.
+	Region string
+
+	Network       Network       `json:"network"`
+	Cluster       Cluster       `json:"cluster"`
+	LLM           LLM           `json:"llm"`
+	GPU           GPU           `json:"gpu"`
+	Storage       Storage       `json:"storage"`
+	Gateway       Gateway       `json:"gateway"`
+	Models        []Model       `json:"models"`
+	Observability Observability `json:"observability"`
+	// Tags are applied to every taggable AWS resource (see package tags for
+	// the merge order).
+	Tags map[string]string `json:"tags"`
+
+	// HuggingFaceToken is the secret key huggingFaceToken (needed only for
+	// gated models); valid only when HasHuggingFaceToken is true.
+	HuggingFaceToken    pulumi.StringOutput
+	HasHuggingFaceToken bool
+}
+
+// Network configures the VPC.
+type Network struct {
+	// CIDR of the VPC, /16 to /20: pods take VPC addresses (VPC CNI), so the
+	// private subnets must stay large.
+	CIDR string `json:"cidr"`
+	// AZCount is the number of availability zones, 2 or 3.
+	AZCount int `json:"azCount"`
+	// AvailabilityZones pins the zone names (exactly AZCount of them); empty
+	// means the first AZCount zones the account reports as available. Pin
+	// them when some zones lack g6 capacity.
+	AvailabilityZones []string `json:"availabilityZones"`
+	// NAT is "single" (one gateway, cheapest, one AZ of egress) or "perAz"
+	// (one per zone, survives a zone outage).
+	NAT string `json:"nat"`
+}
+
+// NAT modes.
+const (
+	NATSingle = "single"
+	NATPerAZ  = "perAz"
+)
+
+// Cluster configures EKS and its system node group.
+type Cluster struct {
+	// Name of the EKS cluster; empty means "llm-platform-<stack>". Also the
+	// value of the karpenter.sh/discovery tags.
+	Name              string `json:"name"`
+	KubernetesVersion string `json:"kubernetesVersion"`
+	// EndpointPublicAccess keeps the public API endpoint on (restricted to
+	// PublicAccessCIDRs); the private endpoint is always on.
+	EndpointPublicAccess bool     `json:"endpointPublicAccess"`
+	PublicAccessCIDRs    []string `json:"publicAccessCidrs"`
+	// AdminRoleARNs get cluster-admin access entries.
+	AdminRoleARNs []string `json:"adminRoleArns"`
+	// LogTypes are the control-plane log types sent to CloudWatch (off by
+	// default: they are billed per GB).
+	LogTypes    []string    `json:"logTypes"`
+	SystemNodes SystemNodes `json:"systemNodes"`
+}
+
+// SystemNodes sizes the on-demand managed node group that runs controllers,
+// the gateway and monitoring (never GPU work).
+type SystemNodes struct {
+	InstanceTypes []string `json:"instanceTypes"`
+	MinSize       int      `json:"minSize"`
+	DesiredSize   int      `json:"desiredSize"`
+	MaxSize       int      `json:"maxSize"`
+	DiskSizeGiB   int      `json:"diskSizeGiB"`
+}
+
+// LLM is the opt-in gate for everything beyond VPC + EKS + Karpenter.
+type LLM struct {
+	Enabled bool `json:"enabled"`
+}
+
+// GPU configures the Karpenter GPU pool.
+type GPU struct {
+	// InstanceFamilies with NVIDIA L4 GPUs: g6 and gr6.
+	InstanceFamilies []string `json:"instanceFamilies"`
+	// InstanceSizes allowed within those families (xlarge ... 48xlarge).
+	InstanceSizes []string `json:"instanceSizes"`
+	// CapacityTypes: spot and/or on-demand. With both, Karpenter launches
+	// spot and falls back to on-demand when spot has no capacity.
+	CapacityTypes []string `json:"capacityTypes"`
+	// GPULimit caps the GPUs the pool may run at once (the cost ceiling).
+	GPULimit int `json:"gpuLimit"`
+	// BottlerocketVersion pins the AMI alias bottlerocket@<version>; "latest"
+	// is accepted but rolls every GPU node on each AMI release.
+	BottlerocketVersion string `json:"bottlerocketVersion"`
+	// DataVolumeGiB sizes the Bottlerocket data volume (container images).
+	DataVolumeGiB int `json:"dataVolumeGiB"`
+	// InstanceStoreRAID0 puts the local NVMe of g6 instances in RAID0 for
+	// ephemeral storage.
+	InstanceStoreRAID0 bool `json:"instanceStoreRaid0"`
+	// ConsolidateAfter is how long a node must be empty before removal.
+	ConsolidateAfter string `json:"consolidateAfter"`
+	// ExpireAfter is the maximum node lifetime ("Never" disables it).
+	ExpireAfter string `json:"expireAfter"`
+}
+
+// Storage configures the model bucket.
+type Storage struct {
+	// BucketPrefix starts the deterministic bucket name
+	// <prefix>-<stack>-<region>-<account>.
+	BucketPrefix string `json:"bucketPrefix"`
+	// Protect marks the bucket protected (pulumi destroy refuses it). The
+	// bucket is retained on delete regardless.
+	Protect bool `json:"protect"`
+	// ImportExisting adopts an existing bucket of that name instead of
+	// creating one (after a teardown that kept the data).
+	ImportExisting bool `json:"importExisting"`
+	// KMSKeyARN switches the bucket to SSE-KMS with that key; empty is SSE-S3.
+	KMSKeyARN string `json:"kmsKeyArn"`
+	// NoncurrentVersionExpirationDays expires replaced object versions.
+	NoncurrentVersionExpirationDays int `json:"noncurrentVersionExpirationDays"`
+}
+
+// Gateway configures the OpenAI-compatible endpoint.
+type Gateway struct {
+	// LoadBalancer is "internal" (default) or "internet-facing".
+	LoadBalancer string `json:"loadBalancer"`
+	// SourceCIDRs restrict who may reach the load balancer (empty: anyone
+	// who can route to it).
+	SourceCIDRs []string `json:"sourceCidrs"`
+	// CertificateARN turns on an HTTPS listener with that ACM certificate.
+	CertificateARN string `json:"certificateArn"`
+	// Clients each get an API key.
+	Clients []Client `json:"clients"`
+}
+
+// Load balancer schemes.
+const (
+	LoadBalancerInternal       = "internal"
+	LoadBalancerInternetFacing = "internet-facing"
+)
+
+// Client is one API consumer of the gateway.
+type Client struct {
+	Name string `json:"name"`
+	// TokensPerHour limits the client's total (input + output) tokens; 0 is
+	// unlimited.
+	TokensPerHour int `json:"tokensPerHour"`
+}
+
+// Model is one vLLM deployment.
+type Model struct {
+	// Name is a DNS label used in every Kubernetes name of the model.
+	Name string `json:"name"`
+	// HFRepo is the Hugging Face repository ("org/name").
+	HFRepo string `json:"hfRepo"`
+	// Revision pins the repository revision (a commit hash, so a restart
+	// never loads different weights).
+	Revision string `json:"revision"`
+	// ServedName is the OpenAI "model" clients send; defaults to Name.
+	ServedName string `json:"servedName"`
+	// ParamsBillions is the parameter count, used to check the weights fit.
+	ParamsBillions float64 `json:"paramsBillions"`
+	// Quantization of the checkpoint ("" for BF16/FP16 weights).
+	Quantization         string  `json:"quantization"`
+	MaxModelLen          int     `json:"maxModelLen"`
+	MaxNumSeqs           int     `json:"maxNumSeqs"`
+	GPUMemoryUtilization float64 `json:"gpuMemoryUtilization"`
+	// GPUsPerReplica is the tensor-parallel size (1, 2, 4 or 8).
+	GPUsPerReplica int `json:"gpusPerReplica"`
+	MinReplicas    int `json:"minReplicas"`
+	MaxReplicas    int `json:"maxReplicas"`
+	// ToolCallParser enables auto tool choice with that vLLM parser.
+	ToolCallParser string `json:"toolCallParser"`
+	// Image overrides the pinned vLLM image.
+	Image        string        `json:"image"`
+	LoRAAdapters []LoRAAdapter `json:"loraAdapters"`
+	// MaxLoRARank is the largest adapter rank vLLM reserves memory for.
+	MaxLoRARank int `json:"maxLoraRank"`
+	// TTFTTargetSeconds is the p95 time-to-first-token SLO.
+	TTFTTargetSeconds float64 `json:"ttftTargetSeconds"`
+}
+
+// LoRAAdapter is an adapter served on top of a model under its own name.
+type LoRAAdapter struct {
+	Name     string `json:"name"`
+	HFRepo   string `json:"hfRepo"`
+	Revision string `json:"revision"`
+}
+
+// Observability configures the metrics stack.
+type Observability struct {
+	Enabled bool `json:"enabled"`
+	// Retention of Prometheus data ("15d").
+	Retention string `json:"retention"`
+	// StorageGiB sizes the Prometheus gp3 volume.
+	StorageGiB int `json:"storageGiB"`
+	// ErrorRatioTarget is the SLO error ratio per model (0.01 = 1%).
+	ErrorRatioTarget float64 `json:"errorRatioTarget"`
+}
+
+// ServedNames lists the OpenAI model names the model answers to: its own
+// served name, then each LoRA adapter.
+func (m Model) ServedNames() []string {
+	names := []string{m.ServedName}
+	for _, a := range m.LoRAAdapters {
+		names = append(names, a.Name)
+	}
+	return names
+}
+
+// LLMLayer reports whether the opt-in LLM layer (GPU pool, storage, gateway,
+// models, observability) is created.
+func (c *Config) LLMLayer() bool { return c.LLM.Enabled }
+
+// ObservabilityLayer reports whether the metrics stack is created.
+func (c *Config) ObservabilityLayer() bool { return c.LLM.Enabled && c.Observability.Enabled }

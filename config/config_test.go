@@ -1,0 +1,144 @@
+package config
+
+import (
+	"encoding/json"
+	"os"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// The defaults Pulumi.yaml declares must produce exactly the config that an
+// empty stack produces, so the schema never documents a default the program
+// does not use.
+func TestPulumiYAMLDefaultsMatchGoDefaults(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../Pulumi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var proj struct {
+		Config map[string]struct {
+			Type    string `yaml:"type"`
+			Default any    `yaml:"default"`
+			Secret  bool   `yaml:"secret"`
+		} `yaml:"config"`
+	}
+	if err := yaml.Unmarshal(b, &proj); err != nil {
+		t.Fatal(err)
+	}
+	declared := []string{}
+	values := map[string]string{}
+	for k, decl := range proj.Config {
+		declared = append(declared, k)
+		if decl.Secret {
+			if !slices.Contains(SecretKeys, k) || decl.Default != nil {
+				t.Errorf("Pulumi.yaml: secret key %s must be in SecretKeys and have no default", k)
+			}
+			continue
+		}
+		if decl.Default == nil {
+			t.Errorf("Pulumi.yaml: key %s has no default", k)
+			continue
+		}
+		j, err := json.Marshal(decl.Default)
+		if err != nil {
+			t.Fatal(err)
+		}
+		values[k] = string(j)
+	}
+	want := append(append([]string{}, Keys...), SecretKeys...)
+	sort.Strings(declared)
+	sort.Strings(want)
+	if !slices.Equal(declared, want) {
+		t.Fatalf("Pulumi.yaml declares %v, the program reads %v", declared, want)
+	}
+	fromYAML, err := Parse(Input{Project: "llm-platform", Stack: "dev", Values: values})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromGo, err := Parse(Input{Project: "llm-platform", Stack: "dev"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(fromYAML, fromGo) {
+		t.Errorf("Pulumi.yaml defaults differ from Go defaults:\nyaml: %+v\ngo:   %+v", fromYAML, fromGo)
+	}
+}
+
+func TestParseFillsDefaultsPerField(t *testing.T) {
+	t.Parallel()
+	c, err := Parse(Input{Stack: "prod", Values: map[string]string{
+		"network": `{"azCount": 2}`,
+		"cluster": `{"systemNodes": {"maxSize": 6}}`,
+		"llm":     `{"enabled": true}`,
+		"gateway": `{"clients": [{"name": "a"}]}`,
+		"models": `[{"name": "m", "hfRepo": "org/m", "revision": "0123456789abcdef0123456789abcdef01234567", "paramsBillions": 1.5},
+		            {"name": "n", "hfRepo": "org/n", "revision": "0123456789abcdef0123456789abcdef01234567", "paramsBillions": 3, "minReplicas": 0, "servedName": "N"}]`,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Network.CIDR != DefaultNetwork().CIDR || c.Network.AZCount != 2 {
+		t.Errorf("network = %+v", c.Network)
+	}
+	if c.Cluster.Name != "llm-platform-prod" || c.Cluster.SystemNodes.MaxSize != 6 || c.Cluster.SystemNodes.MinSize != 2 {
+		t.Errorf("cluster = %+v", c.Cluster)
+	}
+	m := c.Models[0]
+	d := DefaultModel()
+	if m.ServedName != "m" || m.MaxModelLen != d.MaxModelLen || m.MinReplicas != d.MinReplicas || m.Image != d.Image {
+		t.Errorf("model defaults not applied: %+v", m)
+	}
+	if n := c.Models[1]; n.MinReplicas != 0 || n.ServedName != "N" || !slices.Equal(n.ServedNames(), []string{"N"}) {
+		t.Errorf("explicit values lost: %+v", n)
+	}
+}
+
+func TestParseReportsEveryError(t *testing.T) {
+	t.Parallel()
+	_, err := Parse(Input{Stack: "dev", Values: map[string]string{
+		"network": `{"azCount": 9, "nat": "many"}`,
+		"storage": `{"bucketPrefix": "Bad_Prefix"}`,
+	}})
+	var errs Errors
+	if !asErrors(err, &errs) {
+		t.Fatalf("err = %v, want Errors", err)
+	}
+	keys := []string{}
+	for _, e := range errs {
+		keys = append(keys, e.Key)
+	}
+	for _, k := range []string{"network.azCount", "network.nat", "storage.bucketPrefix"} {
+		if !slices.Contains(keys, k) {
+			t.Errorf("errors %v miss %s", keys, k)
+		}
+	}
+	if !strings.Contains(err.Error(), `"llm-platform:network.nat" (value "many")`) {
+		t.Errorf("message does not name key and value: %v", err)
+	}
+}
+
+func asErrors(err error, target *Errors) bool {
+	e, ok := err.(Errors)
+	if ok {
+		*target = e
+	}
+	return ok
+}
+
+func TestBucketName(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ prefix, stack, region, account, want string }{
+		{"llm-models", "dev", "us-east-1", "123456789012", "llm-models-dev-us-east-1-123456789012"},
+		{"m", "Prod_EU.v2", "eu-west-1", "000000000000", "m-prod-eu-v2-eu-west-1-000000000000"},
+	} {
+		if got := BucketName(tt.prefix, tt.stack, tt.region, tt.account); got != tt.want {
+			t.Errorf("BucketName(%q, %q) = %q, want %q", tt.prefix, tt.stack, got, tt.want)
+		}
+	}
+}

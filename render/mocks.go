@@ -1,0 +1,190 @@
+package render
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// FakeAccount is the AWS account id the mocks answer with.
+const FakeAccount = "123456789012"
+
+// Resource is one registered resource as the render records it.
+type Resource struct {
+	URN            string         `json:"urn"`
+	Type           string         `json:"type"`
+	Name           string         `json:"name"`
+	Parent         string         `json:"parent"`
+	Protect        bool           `json:"protect"`
+	RetainOnDelete bool           `json:"retainOnDelete"`
+	DependsOn      []string       `json:"dependsOn"`
+	Provider       string         `json:"provider"`
+	ImportID       string         `json:"importId,omitempty"`
+	Inputs         map[string]any `json:"inputs"`
+}
+
+// Mocks is a pulumi.MockResourceMonitor that records every registration and
+// answers with deterministic outputs: the inputs, plus an id and the
+// computed properties the program reads, derived only from the type and
+// name. The same program and config therefore always see the same values.
+type Mocks struct {
+	// Project, Stack and Region shape URNs and fake ARNs.
+	Project, Stack, Region string
+
+	mu        sync.Mutex
+	resources []Resource
+	calls     []string
+}
+
+var _ pulumi.MockResourceMonitor = (*Mocks)(nil)
+
+// NewResource records the registration and returns fake state.
+func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	rpc := args.RegisterRPC
+	if rpc == nil {
+		return "", nil, fmt.Errorf("mocks: %s %s registered without an RPC", args.TypeToken, args.Name)
+	}
+	deps := append([]string{}, rpc.GetDependencies()...)
+	sort.Strings(deps)
+	provider := rpc.GetProvider()
+	if i := strings.Index(provider, "::"+FakeIDPrefix); i >= 0 {
+		provider = provider[:i]
+	}
+	r := Resource{
+		URN:            m.urn(rpc.GetParent(), args.TypeToken, args.Name),
+		Type:           args.TypeToken,
+		Name:           args.Name,
+		Parent:         rootless(rpc.GetParent()),
+		Protect:        rpc.GetProtect(),
+		RetainOnDelete: rpc.GetRetainOnDelete(),
+		DependsOn:      compact(deps),
+		Provider:       provider,
+		ImportID:       args.ID,
+		Inputs:         Plain(args.Inputs),
+	}
+	m.mu.Lock()
+	m.resources = append(m.resources, r)
+	m.mu.Unlock()
+
+	state := args.Inputs.Copy()
+	for k, v := range m.computed(args.TypeToken, args.Name, args.Inputs) {
+		if _, set := state[resource.PropertyKey(k)]; !set {
+			state[resource.PropertyKey(k)] = resource.NewPropertyValue(v)
+		}
+	}
+	id := FakeIDPrefix + args.Name
+	if args.ID != "" {
+		id = args.ID
+	}
+	if !args.Custom {
+		id = ""
+	}
+	return id, state, nil
+}
+
+// FakeIDPrefix starts every fake physical id.
+const FakeIDPrefix = "id-"
+
+// computed returns the provider-computed outputs the program reads, per type.
+func (m *Mocks) computed(typ, name string, _ resource.PropertyMap) map[string]any {
+	out := map[string]any{}
+	if strings.HasPrefix(typ, "aws:") {
+		service := strings.SplitN(strings.TrimPrefix(typ, "aws:"), "/", 2)[0]
+		out["arn"] = fmt.Sprintf("arn:aws:%s:%s:%s:%s/%s", service, m.Region, FakeAccount, lastSegment(typ), name)
+	}
+	switch typ {
+	case "aws:ec2/eip:Eip":
+		out["allocationId"] = "eipalloc-" + name
+		out["publicIp"] = "198.51.100.1"
+	}
+	return out
+}
+
+// Call answers invokes (data sources) with fixed values.
+func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	m.mu.Lock()
+	m.calls = append(m.calls, args.Token)
+	m.mu.Unlock()
+	switch args.Token {
+	case "aws:index/getAvailabilityZones:getAvailabilityZones":
+		names := []any{}
+		for _, s := range zoneLetters(m.Region) {
+			names = append(names, m.Region+s)
+		}
+		return resource.NewPropertyMapFromMap(map[string]any{"names": names, "id": m.Region}), nil
+	case "aws:index/getRegion:getRegion":
+		return resource.NewPropertyMapFromMap(map[string]any{"region": m.Region, "name": m.Region, "id": m.Region}), nil
+	case "aws:index/getCallerIdentity:getCallerIdentity":
+		return resource.NewPropertyMapFromMap(map[string]any{
+			"accountId": FakeAccount, "arn": "arn:aws:iam::" + FakeAccount + ":user/render", "userId": "render", "id": FakeAccount,
+		}), nil
+	case "aws:index/getPartition:getPartition":
+		return resource.NewPropertyMapFromMap(map[string]any{"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}), nil
+	}
+	return nil, fmt.Errorf("mocks: no answer for invoke %s", args.Token)
+}
+
+// Resources returns the recorded resources sorted by URN.
+func (m *Mocks) Resources() []Resource {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := append([]Resource{}, m.resources...)
+	sort.Slice(out, func(i, j int) bool { return out[i].URN < out[j].URN })
+	return out
+}
+
+// Calls returns the invoke tokens seen, in call order.
+func (m *Mocks) Calls() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string{}, m.calls...)
+}
+
+// urn computes the URN exactly as the Pulumi engine (and the SDK's mock
+// monitor) does: the parent's qualified type, "$", then the type.
+func (m *Mocks) urn(parent, typ, name string) string {
+	qualified := typ
+	if p := resource.URN(parent); p != "" && p.QualifiedType() != resource.RootStackType {
+		qualified = string(p.QualifiedType()) + "$" + typ
+	}
+	return fmt.Sprintf("urn:pulumi:%s::%s::%s::%s", m.Stack, m.Project, qualified, name)
+}
+
+// rootless drops the root stack as a parent: every resource has it.
+func rootless(parent string) string {
+	if resource.URN(parent).QualifiedType() == resource.RootStackType {
+		return ""
+	}
+	return parent
+}
+
+func compact(urns []string) []string {
+	out := []string{}
+	for _, u := range urns {
+		if u != "" && (len(out) == 0 || out[len(out)-1] != u) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+func lastSegment(typ string) string {
+	i := strings.LastIndex(typ, ":")
+	return strings.ToLower(typ[i+1:])
+}
+
+// zoneLetters are the zones an account typically sees: us-east-1 has six,
+// us-west-1 only two (a and c), most regions three.
+func zoneLetters(region string) []string {
+	switch region {
+	case "us-east-1":
+		return []string{"a", "b", "c", "d", "e", "f"}
+	case "us-west-1":
+		return []string{"a", "c"}
+	}
+	return []string{"a", "b", "c"}
+}

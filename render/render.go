@@ -1,0 +1,129 @@
+package render
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"gopkg.in/yaml.v3"
+)
+
+// Result is everything one offline run of the program declared.
+type Result struct {
+	Resources []Resource
+	// Calls are the invoke tokens the program made, in order.
+	Calls []string
+}
+
+// Run executes program under Pulumi mocks with the given stack config, the
+// way `pulumi preview` would run it but without an engine or providers. It
+// returns what was registered even when the program fails, so tests can
+// check that a bad config registered nothing.
+func Run(program pulumi.RunFunc, sc *StackConfig, region string) (*Result, error) {
+	m := &Mocks{Project: sc.Project, Stack: sc.Stack, Region: region}
+	withConfig := func(info *pulumi.RunInfo) {
+		info.Config = sc.Values
+		info.ConfigSecretKeys = sc.SecretKeys
+	}
+	err := pulumi.RunErr(program, pulumi.WithMocks(sc.Project, sc.Stack, m), withConfig)
+	return &Result{Resources: m.Resources(), Calls: m.Calls()}, err
+}
+
+// Region returns the stack's aws:region, defaulting to us-east-1 for the
+// offline render.
+func (sc *StackConfig) Region() string {
+	if r := sc.Values["aws:region"]; r != "" {
+		return r
+	}
+	return "us-east-1"
+}
+
+// Write writes resources.json and kubernetes/ under dir, replacing what was
+// there. Output is byte-for-byte deterministic for the same result.
+func (r *Result) Write(dir string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "kubernetes"), 0o755); err != nil {
+		return err
+	}
+	b, err := r.ResourcesJSON()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "resources.json"), b, 0o644); err != nil {
+		return err
+	}
+	files, err := r.KubernetesFiles()
+	if err != nil {
+		return err
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, "kubernetes", name), content, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ResourcesJSON is the content of resources.json: every resource sorted by
+// URN (encoding/json sorts map keys, so nested inputs are ordered too).
+func (r *Result) ResourcesJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r.Resources); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+var unsafeFileChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// KubernetesFiles renders one YAML document per Kubernetes object the
+// program declares, keyed by file name (<kind>-<logical name>.yaml). Helm
+// releases are written as their chart, repository, version, namespace and
+// values; providers are skipped (their kubeconfig is a secret anyway).
+func (r *Result) KubernetesFiles() (map[string][]byte, error) {
+	files := map[string][]byte{}
+	for _, res := range r.Resources {
+		if !strings.HasPrefix(res.Type, "kubernetes:") {
+			continue
+		}
+		kind := strings.ToLower(lastSegment(res.Type))
+		doc := res.Inputs
+		if res.Type == "kubernetes:helm.sh/v3:Release" {
+			doc = map[string]any{"helmRelease": pick(res.Inputs,
+				"name", "chart", "version", "repositoryOpts", "namespace", "createNamespace", "values", "skipCrds", "atomic", "timeout")}
+		}
+		name := unsafeFileChars.ReplaceAllString(kind+"-"+res.Name, "_") + ".yaml"
+		if _, dup := files[name]; dup {
+			return nil, fmt.Errorf("render: two Kubernetes objects map to %s", name)
+		}
+		var buf bytes.Buffer
+		fmt.Fprintf(&buf, "# %s\n", res.URN)
+		enc := yaml.NewEncoder(&buf)
+		enc.SetIndent(2)
+		if err := enc.Encode(doc); err != nil {
+			return nil, err
+		}
+		files[name] = buf.Bytes()
+	}
+	return files, nil
+}
+
+func pick(m map[string]any, keys ...string) map[string]any {
+	out := map[string]any{}
+	for _, k := range keys {
+		if v, ok := m[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}

@@ -1,0 +1,122 @@
+package tests
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/llm-platform/llm-platform/render"
+)
+
+// llmLayerTypes are the type prefixes that belong to the opt-in LLM layer.
+// A base-only stack must contain none of them.
+var llmLayerTypes = []string{
+	"llm-platform:gpu:", "llm-platform:storage:", "llm-platform:gateway:",
+	"llm-platform:models:", "llm-platform:observability:",
+	"aws:s3/", "random:",
+}
+
+func TestBaseOnlyStackHasNoLLMLayer(t *testing.T) {
+	t.Parallel()
+	res := mustRun(t, loadStack(t, stacks["base"]))
+	if len(res.Resources) == 0 {
+		t.Fatal("base stack rendered nothing")
+	}
+	for _, r := range res.Resources {
+		for _, p := range llmLayerTypes {
+			if strings.HasPrefix(r.Type, p) {
+				t.Errorf("base-only stack declares LLM-layer resource %s", r.URN)
+			}
+		}
+	}
+	// perAz in the base stack: one NAT gateway per zone, three zones.
+	if n := len(res.OfType("aws:ec2/natGateway:NatGateway")); n != 3 {
+		t.Errorf("base stack has %d NAT gateways, want 3 (perAz)", n)
+	}
+}
+
+// untaggable AWS types have no tags argument.
+var untaggable = map[string]bool{
+	"aws:ec2/route:Route": true,
+	"aws:ec2/routeTableAssociation:RouteTableAssociation": true,
+}
+
+// Every taggable AWS resource carries the platform tags and the stack's
+// tags, whatever component declared it.
+func TestEveryAWSResourceTagged(t *testing.T) {
+	t.Parallel()
+	for name, stack := range stacks {
+		sc := loadStack(t, stack)
+		res := mustRun(t, sc)
+		for _, r := range res.WithTypePrefix("aws:") {
+			if untaggable[r.Type] {
+				continue
+			}
+			want := map[string]string{
+				"llm-platform/stack":   sc.Stack,
+				"llm-platform/project": "llm-platform",
+				"managed-by":           "pulumi",
+				"environment":          name,
+			}
+			for k, v := range want {
+				if got := r.Tag(k); got != v {
+					t.Errorf("%s: %s tag %s = %q, want %q", name, r.URN, k, got, v)
+				}
+			}
+		}
+	}
+}
+
+// Every resource belongs to a component: nothing floats at the stack root
+// except the components main.go wires.
+func TestEveryResourceParented(t *testing.T) {
+	t.Parallel()
+	res := mustRun(t, loadStack(t, "dev"))
+	for _, r := range res.Resources {
+		if r.Parent == "" && !strings.HasPrefix(r.Type, "llm-platform:") && !strings.HasPrefix(r.Type, "pulumi:providers:") {
+			t.Errorf("%s has no parent component", r.URN)
+		}
+		if r.Parent != "" && res.ByURN(r.Parent) == nil {
+			t.Errorf("%s has unknown parent %s", r.URN, r.Parent)
+		}
+	}
+}
+
+func TestDevStackNetwork(t *testing.T) {
+	t.Parallel()
+	res := mustRun(t, loadStack(t, "dev"))
+	vpc := res.Named("aws:ec2/vpc:Vpc", "llm-platform-dev-vpc")
+	if vpc == nil || vpc.String("cidrBlock") != "10.20.0.0/16" {
+		t.Fatalf("dev VPC = %+v", vpc)
+	}
+	if n := len(res.OfType("aws:ec2/subnet:Subnet")); n != 4 {
+		t.Errorf("dev has %d subnets, want 4 (2 zones)", n)
+	}
+	if n := len(res.OfType("aws:ec2/natGateway:NatGateway")); n != 1 {
+		t.Errorf("dev has %d NAT gateways, want 1 (single)", n)
+	}
+	for _, s := range res.OfType("aws:ec2/subnet:Subnet") {
+		if strings.Contains(s.Name, "private") && s.Tag("karpenter.sh/discovery") != "llm-platform-dev" {
+			t.Errorf("%s discovery tag = %q", s.Name, s.Tag("karpenter.sh/discovery"))
+		}
+	}
+}
+
+// Secret config never appears in clear text in a render.
+func TestSecretsMaskedInRender(t *testing.T) {
+	t.Parallel()
+	dev := loadStack(t, "dev")
+	sc := &render.StackConfig{Project: dev.Project, Stack: dev.Stack, Values: map[string]string{}, SecretKeys: []string{"llm-platform:huggingFaceToken"}}
+	for k, v := range dev.Values {
+		sc.Values[k] = v
+	}
+	const token = "hf_doNotLeakThisToken"
+	sc.Values["llm-platform:huggingFaceToken"] = token
+	res := mustRun(t, sc)
+	b, err := res.ResourcesJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), token) {
+		t.Error("the Hugging Face token appears in resources.json")
+	}
+}
