@@ -6,6 +6,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v7/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/llm-platform/llm-platform/cluster"
 	"github.com/llm-platform/llm-platform/config"
 	"github.com/llm-platform/llm-platform/network"
 	"github.com/llm-platform/llm-platform/tags"
@@ -25,14 +26,11 @@ func Program(ctx *pulumi.Context) error {
 // Deploy declares the components for a validated config and exports the
 // stack outputs.
 func Deploy(ctx *pulumi.Context, cfg *config.Config) error {
-	region := cfg.Region
-	if region == "" {
-		r, err := aws.GetRegion(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("looking up the AWS region (set aws:region to skip): %w", err)
-		}
-		region = r.Region
+	acct, err := lookupAccount(ctx, cfg)
+	if err != nil {
+		return err
 	}
+	region := acct.Region
 	baseTags := tags.Merge(tags.Platform(cfg.Project, cfg.Stack), cfg.Tags)
 
 	net, err := network.NewNetwork(ctx, cfg.Cluster.Name, &network.Args{
@@ -48,11 +46,59 @@ func Deploy(ctx *pulumi.Context, cfg *config.Config) error {
 		return err
 	}
 
+	k8s, err := cluster.NewCluster(ctx, cfg.Cluster.Name, &cluster.Args{
+		Account:              acct,
+		KubernetesVersion:    cfg.Cluster.KubernetesVersion,
+		VpcID:                net.VpcID,
+		PrivateSubnetIDs:     net.PrivateSubnetIDs,
+		EndpointPublicAccess: cfg.Cluster.EndpointPublicAccess,
+		PublicAccessCIDRs:    cfg.Cluster.PublicAccessCIDRs,
+		AdminRoleARNs:        cfg.Cluster.AdminRoleARNs,
+		LogTypes:             cfg.Cluster.LogTypes,
+		SystemNodes:          cluster.SystemNodes(cfg.Cluster.SystemNodes),
+		Tags:                 baseTags,
+	})
+	if err != nil {
+		return err
+	}
+
 	ctx.Export("region", pulumi.String(region))
 	ctx.Export("vpcId", net.VpcID)
 	ctx.Export("publicSubnetIds", net.PublicSubnetIDs)
 	ctx.Export("privateSubnetIds", net.PrivateSubnetIDs)
 	ctx.Export("availabilityZones", net.AvailabilityZones)
+	ctx.Export("clusterName", k8s.ClusterName)
+	ctx.Export("clusterEndpoint", k8s.Endpoint)
+	ctx.Export("kubeconfig", k8s.KubeconfigJSON)
+	ctx.Export("clusterSecurityGroupId", k8s.ClusterSecurityGroupID)
+	ctx.Export("karpenterNodeRoleName", k8s.KarpenterNodeRoleName)
+	ctx.Export("karpenterNodeRoleArn", k8s.KarpenterNodeRoleARN)
+	ctx.Export("interruptionQueueName", k8s.InterruptionQueueName)
 	ctx.Export("llmEnabled", pulumi.Bool(cfg.LLMLayer()))
 	return nil
+}
+
+// lookupAccount resolves the partition, region and account id the IAM
+// documents are written for. These are data-source reads, answered at
+// preview too, so the documents are known before anything exists.
+func lookupAccount(ctx *pulumi.Context, cfg *config.Config) (cluster.Account, error) {
+	acct := cluster.Account{Region: cfg.Region, Cluster: cfg.Cluster.Name}
+	if acct.Region == "" {
+		r, err := aws.GetRegion(ctx, nil)
+		if err != nil {
+			return acct, fmt.Errorf("looking up the AWS region (set aws:region to skip): %w", err)
+		}
+		acct.Region = r.Region
+	}
+	id, err := aws.GetCallerIdentity(ctx, nil)
+	if err != nil {
+		return acct, fmt.Errorf("looking up the AWS account: %w", err)
+	}
+	acct.ID = id.AccountId
+	part, err := aws.GetPartition(ctx, nil)
+	if err != nil {
+		return acct, fmt.Errorf("looking up the AWS partition: %w", err)
+	}
+	acct.Partition = part.Partition
+	return acct, nil
 }

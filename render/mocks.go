@@ -15,16 +15,19 @@ const FakeAccount = "123456789012"
 
 // Resource is one registered resource as the render records it.
 type Resource struct {
-	URN            string         `json:"urn"`
-	Type           string         `json:"type"`
-	Name           string         `json:"name"`
-	Parent         string         `json:"parent"`
-	Protect        bool           `json:"protect"`
-	RetainOnDelete bool           `json:"retainOnDelete"`
-	DependsOn      []string       `json:"dependsOn"`
-	Provider       string         `json:"provider"`
-	ImportID       string         `json:"importId,omitempty"`
-	Inputs         map[string]any `json:"inputs"`
+	URN            string   `json:"urn"`
+	Type           string   `json:"type"`
+	Name           string   `json:"name"`
+	Parent         string   `json:"parent"`
+	Protect        bool     `json:"protect"`
+	RetainOnDelete bool     `json:"retainOnDelete"`
+	DependsOn      []string `json:"dependsOn"`
+	Provider       string   `json:"provider"`
+	ImportID       string   `json:"importId,omitempty"`
+	// Mocked marks a child the mocks registered for a remote component
+	// (in a real run the component's provider creates it).
+	Mocked bool           `json:"mocked,omitempty"`
+	Inputs map[string]any `json:"inputs"`
 }
 
 // Mocks is a pulumi.MockResourceMonitor that records every registration and
@@ -38,6 +41,12 @@ type Mocks struct {
 	mu        sync.Mutex
 	resources []Resource
 	calls     []string
+	// ctx is the program's context, used to register the children a remote
+	// component would create (set by Run).
+	ctx *pulumi.Context
+	// fakeParents maps the URN of a child registered for a remote component
+	// to the component's URN, so the render shows it where the engine would.
+	fakeParents map[string]string
 }
 
 var _ pulumi.MockResourceMonitor = (*Mocks)(nil)
@@ -54,22 +63,35 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	if i := strings.Index(provider, "::"+FakeIDPrefix); i >= 0 {
 		provider = provider[:i]
 	}
+	urn := m.urn(rpc.GetParent(), args.TypeToken, args.Name)
+	parent := rootless(rpc.GetParent())
+	m.mu.Lock()
+	fakeParent, mocked := m.fakeParents[urn]
+	if mocked {
+		parent = fakeParent
+	}
+	m.mu.Unlock()
 	r := Resource{
-		URN:            m.urn(rpc.GetParent(), args.TypeToken, args.Name),
+		URN:            urn,
 		Type:           args.TypeToken,
 		Name:           args.Name,
-		Parent:         rootless(rpc.GetParent()),
+		Parent:         parent,
 		Protect:        rpc.GetProtect(),
 		RetainOnDelete: rpc.GetRetainOnDelete(),
 		DependsOn:      compact(deps),
 		Provider:       provider,
 		ImportID:       args.ID,
 		Inputs:         Plain(args.Inputs),
+		Mocked:         mocked,
 	}
 	m.mu.Lock()
 	m.resources = append(m.resources, r)
 	m.mu.Unlock()
 
+	if rpc.GetRemote() {
+		state, err := m.construct(args.TypeToken, args.Name, urn, args.Inputs)
+		return "", state, err
+	}
 	state := args.Inputs.Copy()
 	for k, v := range m.computed(args.TypeToken, args.Name, args.Inputs) {
 		if _, set := state[resource.PropertyKey(k)]; !set {
@@ -89,19 +111,83 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 // FakeIDPrefix starts every fake physical id.
 const FakeIDPrefix = "id-"
 
-// computed returns the provider-computed outputs the program reads, per type.
-func (m *Mocks) computed(typ, name string, _ resource.PropertyMap) map[string]any {
+// computed returns the provider-computed outputs the program reads, per
+// type. Physical names default to the logical name (no random suffix), so
+// everything derived from them is deterministic.
+func (m *Mocks) computed(typ, name string, in resource.PropertyMap) map[string]any {
 	out := map[string]any{}
+	physical := name
+	if v, ok := in["name"]; ok && v.IsString() && v.StringValue() != "" {
+		physical = v.StringValue()
+	} else if strings.HasPrefix(typ, "aws:") {
+		out["name"] = name
+	}
 	if strings.HasPrefix(typ, "aws:") {
 		service := strings.SplitN(strings.TrimPrefix(typ, "aws:"), "/", 2)[0]
-		out["arn"] = fmt.Sprintf("arn:aws:%s:%s:%s:%s/%s", service, m.Region, FakeAccount, lastSegment(typ), name)
+		out["arn"] = fmt.Sprintf("arn:aws:%s:%s:%s:%s/%s", service, m.Region, FakeAccount, lastSegment(typ), physical)
 	}
 	switch typ {
 	case "aws:ec2/eip:Eip":
 		out["allocationId"] = "eipalloc-" + name
 		out["publicIp"] = "198.51.100.1"
+	case "aws:iam/role:Role":
+		out["arn"] = fmt.Sprintf("arn:aws:iam::%s:role/%s", FakeAccount, physical)
+		out["uniqueId"] = "AROA" + strings.ToUpper(strings.ReplaceAll(physical, "-", ""))
+	case "aws:iam/policy:Policy":
+		out["arn"] = fmt.Sprintf("arn:aws:iam::%s:policy/%s", FakeAccount, physical)
+	case "aws:sqs/queue:Queue":
+		out["arn"] = fmt.Sprintf("arn:aws:sqs:%s:%s:%s", m.Region, FakeAccount, physical)
+		out["url"] = fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", m.Region, FakeAccount, physical)
+	case "aws:cloudwatch/eventRule:EventRule":
+		out["arn"] = fmt.Sprintf("arn:aws:events:%s:%s:rule/%s", m.Region, FakeAccount, physical)
+	case "aws:ec2/launchTemplate:LaunchTemplate":
+		out["latestVersion"] = 1
+	case "aws:eks/cluster:Cluster":
+		out["arn"] = fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", m.Region, FakeAccount, physical)
+		out["endpoint"] = fmt.Sprintf("https://%s.gr7.%s.eks.amazonaws.com", strings.ToUpper(physical), m.Region)
+		out["vpcConfig"] = map[string]any{"clusterSecurityGroupId": "sg-" + physical}
+		out["certificateAuthority"] = map[string]any{"data": "LS0tLS1CRUdJTi1GQUtFLUNBLS0tLS0="}
 	}
 	return out
+}
+
+// construct answers for a remote (multi-language) component. The SDK never
+// creates its children under mocks, so for eks:index:Cluster the mock
+// registers the aws:eks/cluster:Cluster child the program reads through
+// the eksCluster output, then returns the outputs the program uses.
+func (m *Mocks) construct(typ, name, urn string, in resource.PropertyMap) (resource.PropertyMap, error) {
+	switch typ {
+	case "eks:index:Cluster":
+		clusterName := name
+		if v, ok := in["name"]; ok && v.IsString() {
+			clusterName = v.StringValue()
+		}
+		childName := name + "-eksCluster"
+		m.mu.Lock()
+		if m.fakeParents == nil {
+			m.fakeParents = map[string]string{}
+		}
+		m.fakeParents[m.urn("", "aws:eks/cluster:Cluster", childName)] = urn
+		m.mu.Unlock()
+		var child pulumi.CustomResourceState
+		err := m.ctx.RegisterResource("aws:eks/cluster:Cluster", childName, pulumi.Map{
+			"name":    pulumi.String(clusterName),
+			"version": pulumi.Any(in["version"].V),
+		}, &child)
+		if err != nil {
+			return nil, err
+		}
+		childURN := make(chan string, 1)
+		child.URN().ApplyT(func(u pulumi.URN) error { childURN <- string(u); return nil })
+		kubeconfig := fmt.Sprintf(`{"apiVersion":"v1","clusters":[{"name":"%[1]s","cluster":{"server":"https://%[1]s.eks.invalid"}}],"users":[{"name":"aws","user":{"exec":{"command":"aws","args":["eks","get-token","--cluster-name","%[1]s"]}}}]}`, clusterName)
+		return resource.PropertyMap{
+			"kubeconfigJson": resource.MakeSecret(resource.NewProperty(kubeconfig)),
+			"eksCluster": resource.MakeCustomResourceReference(
+				resource.URN(<-childURN), resource.ID(FakeIDPrefix+childName), ""),
+			"clusterSecurityGroupId": resource.NewProperty("sg-" + clusterName),
+		}, nil
+	}
+	return nil, fmt.Errorf("mocks: no construct for remote component %s", typ)
 }
 
 // Call answers invokes (data sources) with fixed values.

@@ -30,7 +30,10 @@ func Run(program pulumi.RunFunc, sc *StackConfig, region string) (*Result, error
 		info.Config = sc.Values
 		info.ConfigSecretKeys = sc.SecretKeys
 	}
-	err := pulumi.RunErr(program, pulumi.WithMocks(sc.Project, sc.Stack, m), withConfig)
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		m.ctx = ctx
+		return program(ctx)
+	}, pulumi.WithMocks(sc.Project, sc.Stack, m), withConfig)
 	return &Result{Resources: m.Resources(), Calls: m.Calls()}, err
 }
 

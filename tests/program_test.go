@@ -38,6 +38,12 @@ func TestBaseOnlyStackHasNoLLMLayer(t *testing.T) {
 var untaggable = map[string]bool{
 	"aws:ec2/route:Route": true,
 	"aws:ec2/routeTableAssociation:RouteTableAssociation": true,
+	"aws:ec2/tag:Tag": true,
+	"aws:iam/rolePolicyAttachment:RolePolicyAttachment":       true,
+	"aws:iam/rolePolicy:RolePolicy":                           true,
+	"aws:sqs/queuePolicy:QueuePolicy":                         true,
+	"aws:cloudwatch/eventTarget:EventTarget":                  true,
+	"aws:eks/accessPolicyAssociation:AccessPolicyAssociation": true,
 }
 
 // Every taggable AWS resource carries the platform tags and the stack's
@@ -47,8 +53,10 @@ func TestEveryAWSResourceTagged(t *testing.T) {
 	for name, stack := range stacks {
 		sc := loadStack(t, stack)
 		res := mustRun(t, sc)
-		for _, r := range res.WithTypePrefix("aws:") {
-			if untaggable[r.Type] {
+		// pulumi-eks applies its tags input to what it creates.
+		checked := append(res.WithTypePrefix("aws:"), res.OfType("eks:index:Cluster")...)
+		for _, r := range checked {
+			if untaggable[r.Type] || r.Mocked {
 				continue
 			}
 			want := map[string]string{

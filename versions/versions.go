@@ -7,6 +7,11 @@
 // with the compatibility notes next to them.
 package versions
 
+import (
+	"slices"
+	"sort"
+)
+
 const (
 	// KubernetesVersion is the default EKS version (cluster.kubernetesVersion).
 	// 1.35 is in EKS standard support until March 2027; 1.34 leaves standard
@@ -25,8 +30,48 @@ const (
 	VLLMImage = "vllm/vllm-openai:v0.31.0"
 )
 
-// SupportedKubernetesVersions are the EKS versions in standard support that
-// the pinned Karpenter (1.14: up to 1.36) and Envoy AI Gateway (1.32+)
-// releases support. Versions in EKS extended support cost six times more
-// per control-plane hour and are refused.
-var SupportedKubernetesVersions = []string{"1.34", "1.35", "1.36"}
+// Karpenter (aws/karpenter-provider-aws v1.14.1; supports Kubernetes up to
+// 1.36). Chart versions on the OCI registry carry no "v" prefix. The CRDs
+// come from the separate karpenter-crd chart: Helm installs a chart's crds/
+// directory only on first install and never upgrades it, which is why
+// Karpenter's upgrade guide recommends the CRD chart.
+const (
+	KarpenterChart    = "oci://public.ecr.aws/karpenter/karpenter"
+	KarpenterCRDChart = "oci://public.ecr.aws/karpenter/karpenter-crd"
+	KarpenterVersion  = "1.14.1"
+)
+
+// EKSAddons are the managed addon versions for one Kubernetes minor version.
+type EKSAddons struct {
+	VPCCNI           string
+	CoreDNS          string
+	KubeProxy        string
+	PodIdentityAgent string
+}
+
+// Addons maps each supported Kubernetes version to its addon versions, from
+// the version tables of the Amazon EKS user guide (managing-vpc-cni,
+// managing-coredns, managing-kube-proxy; checked against `aws eks
+// describe-addon-versions` output published in August 2026). kube-proxy
+// must match the cluster minor version; coredns builds are cleared per
+// Kubernetes version; vpc-cni and the Pod Identity agent are the same build
+// across 1.34-1.36.
+var Addons = map[string]EKSAddons{
+	"1.34": {VPCCNI: "v1.22.4-eksbuild.3", CoreDNS: "v1.13.2-eksbuild.11", KubeProxy: "v1.34.6-eksbuild.13", PodIdentityAgent: "v1.3.10-eksbuild.3"},
+	"1.35": {VPCCNI: "v1.22.4-eksbuild.3", CoreDNS: "v1.14.3-eksbuild.3", KubeProxy: "v1.35.3-eksbuild.13", PodIdentityAgent: "v1.3.10-eksbuild.3"},
+	"1.36": {VPCCNI: "v1.22.4-eksbuild.3", CoreDNS: "v1.14.3-eksbuild.3", KubeProxy: "v1.36.0-eksbuild.14", PodIdentityAgent: "v1.3.10-eksbuild.3"},
+}
+
+// SupportedKubernetesVersions are the EKS versions in standard support for
+// which addon versions are pinned above, and which the pinned Karpenter
+// (1.14: up to 1.36) and Envoy AI Gateway (1.32+) releases support.
+// Versions in EKS extended support cost six times more per control-plane
+// hour and are refused.
+var SupportedKubernetesVersions = func() []string {
+	out := make([]string, 0, len(Addons))
+	for v := range Addons {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	return slices.Clip(out)
+}()
