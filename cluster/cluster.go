@@ -355,8 +355,11 @@ func newSystemNodeGroup(ctx *pulumi.Context, name string, args *Args, clusterNam
 	}
 
 	return awseks.NewNodeGroup(ctx, name+"-system", &awseks.NodeGroupArgs{
-		ClusterName:   clusterName,
-		NodeGroupName: pulumi.String("system"),
+		ClusterName: clusterName,
+		// A prefix, not a fixed name: a change that replaces the group
+		// (instance types) creates the new one before deleting the old,
+		// so the controllers always have somewhere to run.
+		NodeGroupNamePrefix: pulumi.String("system-"),
 		// Follows the control plane: an upgrade of cluster.kubernetesVersion
 		// rolls the cluster first (this depends on it), then these nodes.
 		Version:     pulumi.String(args.KubernetesVersion),

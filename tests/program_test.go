@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -126,5 +127,39 @@ func TestSecretsMaskedInRender(t *testing.T) {
 	}
 	if strings.Contains(string(b), token) {
 		t.Error("the Hugging Face token appears in resources.json")
+	}
+}
+
+// The base layer (VPC + EKS + Karpenter) is the same in every stack.
+func TestEveryStackHasClusterAndKarpenter(t *testing.T) {
+	t.Parallel()
+	for name, stack := range stacks {
+		res := mustRun(t, loadStack(t, stack))
+		counts := map[string]int{
+			"eks:index:Cluster":                                     1,
+			"aws:eks/nodeGroup:NodeGroup":                           1,
+			"aws:eks/addon:Addon":                                   4,
+			"aws:eks/podIdentityAssociation:PodIdentityAssociation": 1,
+			"aws:sqs/queue:Queue":                                   1,
+			"aws:cloudwatch/eventRule:EventRule":                    5,
+			"aws:cloudwatch/eventTarget:EventTarget":                5,
+			"kubernetes:helm.sh/v3:Release":                         2, // karpenter-crd, karpenter
+			"pulumi:providers:kubernetes":                           1,
+		}
+		for typ, want := range counts {
+			if got := len(res.OfType(typ)); got != want {
+				t.Errorf("%s: %d %s, want %d", name, got, typ, want)
+			}
+		}
+		var roles []string
+		for _, r := range res.OfType("aws:iam/role:Role") {
+			roles = append(roles, r.String("name"))
+		}
+		cluster := res.OfType("eks:index:Cluster")[0].String("name")
+		for _, want := range []string{cluster + "-system-node", cluster + "-karpenter-node", cluster + "-karpenter-controller"} {
+			if !slices.Contains(roles, want) {
+				t.Errorf("%s: no IAM role %s (have %v)", name, want, roles)
+			}
+		}
 	}
 }
