@@ -39,8 +39,11 @@ func (a Account) QueueARN(name string) string {
 
 // Names of the IAM roles and the queue, deterministic so that the policies
 // that reference them can be written before they exist.
-func systemNodeRoleName(cluster string) string    { return cluster + "-system-node" }
-func karpenterNodeRoleName(cluster string) string { return cluster + "-karpenter-node" }
+func systemNodeRoleName(cluster string) string { return cluster + "-system-node" }
+
+// KarpenterNodeRoleName is the IAM role of Karpenter's nodes; the
+// EC2NodeClass names it.
+func KarpenterNodeRoleName(cluster string) string { return cluster + "-karpenter-node" }
 func karpenterControllerRoleName(cluster string) string {
 	return cluster + "-karpenter-controller"
 }
@@ -170,7 +173,7 @@ func KarpenterPolicies(a Account) map[string]iampolicy.Document {
 			iampolicy.Statement{
 				Sid:      "AllowPassingInstanceRole",
 				Effect:   iampolicy.Allow,
-				Resource: []string{a.RoleARN(karpenterNodeRoleName(a.Cluster))},
+				Resource: []string{a.RoleARN(KarpenterNodeRoleName(a.Cluster))},
 				Action:   []string{"iam:PassRole"},
 				Condition: map[string]map[string]any{
 					"StringEquals": {"iam:PassedToService": []string{"ec2.amazonaws.com", "ec2.amazonaws.com.cn"}},

@@ -81,7 +81,7 @@ func newKarpenter(ctx *pulumi.Context, name string, args *karpenterArgs, parent 
 	k := &karpenter{}
 
 	// Node role: what Karpenter's instances run as.
-	nodeRoleName := karpenterNodeRoleName(a.Cluster)
+	nodeRoleName := KarpenterNodeRoleName(a.Cluster)
 	nodeRole, err := iam.NewRole(ctx, name+"-karpenter-node", &iam.RoleArgs{
 		Name:             pulumi.String(nodeRoleName),
 		AssumeRolePolicy: pulumi.String(NodeTrustPolicy().JSON()),

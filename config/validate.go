@@ -91,6 +91,7 @@ func (c *Config) validate() Errors {
 	c.validateStorage(&errs)
 	c.validateGateway(&errs)
 	c.validateModels(&errs)
+	c.validateGPUFit(&errs)
 	c.validateObservability(&errs)
 	c.validateTags(&errs)
 	return errs

@@ -8,6 +8,7 @@ import (
 
 	"github.com/llm-platform/llm-platform/cluster"
 	"github.com/llm-platform/llm-platform/config"
+	"github.com/llm-platform/llm-platform/gpu"
 	"github.com/llm-platform/llm-platform/network"
 	"github.com/llm-platform/llm-platform/tags"
 )
@@ -62,6 +63,12 @@ func Deploy(ctx *pulumi.Context, cfg *config.Config) error {
 		return err
 	}
 
+	if cfg.LLMLayer() {
+		if err := deployLLMLayer(ctx, cfg, k8s, baseTags); err != nil {
+			return err
+		}
+	}
+
 	ctx.Export("region", pulumi.String(region))
 	ctx.Export("vpcId", net.VpcID)
 	ctx.Export("publicSubnetIds", net.PublicSubnetIDs)
@@ -76,6 +83,33 @@ func Deploy(ctx *pulumi.Context, cfg *config.Config) error {
 	ctx.Export("interruptionQueueName", k8s.InterruptionQueueName)
 	ctx.Export("llmEnabled", pulumi.Bool(cfg.LLMLayer()))
 	return nil
+}
+
+// deployLLMLayer declares the opt-in layer: the GPU pool (and, as they
+// land, storage, gateway, models and observability).
+func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, k8s *cluster.Cluster, baseTags map[string]string) error {
+	_, err := gpu.NewPool(ctx, "gpu-l4", &gpu.Args{
+		NodeClass: gpu.NodeClassSpec{
+			ClusterName:         k8s.Name,
+			NodeRoleName:        cluster.KarpenterNodeRoleName(k8s.Name),
+			BottlerocketVersion: cfg.GPU.BottlerocketVersion,
+			DataVolumeGiB:       cfg.GPU.DataVolumeGiB,
+			InstanceStoreRAID0:  cfg.GPU.InstanceStoreRAID0,
+			Tags:                baseTags,
+		},
+		NodePool: gpu.NodePoolSpec{
+			InstanceFamilies: cfg.GPU.InstanceFamilies,
+			InstanceSizes:    cfg.GPU.InstanceSizes,
+			CapacityTypes:    cfg.GPU.CapacityTypes,
+			GPULimit:         cfg.GPU.GPULimit,
+			ConsolidateAfter: cfg.GPU.ConsolidateAfter,
+			ExpireAfter:      cfg.GPU.ExpireAfter,
+		},
+		Provider:            k8s.Provider,
+		Karpenter:           k8s.Karpenter,
+		KarpenterNodeAccess: k8s.KarpenterNodeAccess,
+	})
+	return err
 }
 
 // lookupAccount resolves the partition, region and account id the IAM

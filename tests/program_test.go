@@ -14,6 +14,7 @@ var llmLayerTypes = []string{
 	"llm-platform:gpu:", "llm-platform:storage:", "llm-platform:gateway:",
 	"llm-platform:models:", "llm-platform:observability:",
 	"aws:s3/", "random:",
+	"kubernetes:karpenter.sh/", "kubernetes:karpenter.k8s.aws/",
 }
 
 func TestBaseOnlyStackHasNoLLMLayer(t *testing.T) {
@@ -161,5 +162,32 @@ func TestEveryStackHasClusterAndKarpenter(t *testing.T) {
 				t.Errorf("%s: no IAM role %s (have %v)", name, want, roles)
 			}
 		}
+	}
+}
+
+// Across components: the GPU pool of the dev stack depends on the cluster's
+// Karpenter release, so destroy deletes NodePool -> release -> cluster.
+func TestDevGPUPoolDestroyOrder(t *testing.T) {
+	t.Parallel()
+	res := mustRun(t, loadStack(t, "dev"))
+	pool := res.Named("kubernetes:karpenter.sh/v1:NodePool", "gpu-l4-nodepool")
+	class := res.Named("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", "gpu-l4-nodeclass")
+	release := res.Named("kubernetes:helm.sh/v3:Release", "llm-platform-dev-karpenter")
+	if pool == nil || class == nil || release == nil {
+		t.Fatal("dev stack lacks the GPU pool or the Karpenter release")
+	}
+	for _, r := range []*render.Resource{pool, class} {
+		if !slices.Contains(r.DependsOn, release.URN) {
+			t.Errorf("%s does not depend on the Karpenter release", r.Name)
+		}
+	}
+	if !slices.Contains(release.DependsOn, res.Named("aws:eks/nodeGroup:NodeGroup", "llm-platform-dev-system").URN) {
+		t.Error("the Karpenter release does not depend on the system node group")
+	}
+	if got := class.String("spec.role"); got != "llm-platform-dev-karpenter-node" {
+		t.Errorf("EC2NodeClass role %q is not the Karpenter node role", got)
+	}
+	if v, _ := pool.Input("spec.limits"); v.(map[string]any)["nvidia.com/gpu"] != 2.0 {
+		t.Errorf("dev GPU limit = %v, want 2 (Pulumi.dev.yaml)", v)
 	}
 }

@@ -1,0 +1,94 @@
+package config
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+func TestWeightsFit(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		params float64
+		quant  string
+		gpus   int
+		util   float64
+		fits   bool
+	}{
+		{"7B bf16 on one L4", 7.6, "", 1, 0.9, true},
+		{"8B bf16 on one L4", 8.0, "", 1, 0.9, true},
+		{"14B bf16 on one L4", 14.8, "", 1, 0.9, false},
+		{"14B bf16 over two", 14.8, "", 2, 0.9, true},
+		{"14B awq on one", 14.8, "awq_marlin", 1, 0.9, true},
+		{"32B awq on one", 32.8, "awq", 1, 0.9, true},
+		{"32B fp8 on one", 32.8, "fp8", 1, 0.9, false},
+		{"70B bf16 over four", 70.6, "", 4, 0.9, false},
+		{"70B awq over four", 70.6, "awq", 4, 0.9, true},
+		{"7B bf16 at low utilisation", 7.6, "", 1, 0.5, false},
+	} {
+		need, have, ok := WeightsFit(tt.params, tt.quant, tt.gpus, tt.util)
+		if ok != tt.fits {
+			t.Errorf("%s: need %.1f GiB, have %.1f GiB: fits = %v, want %v", tt.name, need, have, ok, tt.fits)
+		}
+	}
+	if got := WeightsGiB(1, ""); math.Abs(got-1.8626) > 0.001 {
+		t.Errorf("1B bf16 = %.4f GiB, want 1.8626", got)
+	}
+}
+
+func TestMaxGPUsPerInstance(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		families, sizes []string
+		want            int
+	}{
+		{[]string{"g6"}, []string{"xlarge", "2xlarge"}, 1},
+		{[]string{"g6"}, []string{"xlarge", "12xlarge"}, 4},
+		{[]string{"g6", "gr6"}, []string{"48xlarge"}, 8},
+		{[]string{"gr6"}, []string{"12xlarge"}, 0},
+	} {
+		if got := MaxGPUsPerInstance(tt.families, tt.sizes); got != tt.want {
+			t.Errorf("MaxGPUsPerInstance(%v, %v) = %d, want %d", tt.families, tt.sizes, got, tt.want)
+		}
+	}
+}
+
+func TestGPUGuardRejectsImpossibleModels(t *testing.T) {
+	t.Parallel()
+	model := func(extra string) string {
+		return `[{"name": "m", "hfRepo": "org/m", "revision": "0123456789abcdef0123456789abcdef01234567", "paramsBillions": 7.6` + extra + `}]`
+	}
+	for _, tt := range []struct {
+		name    string
+		values  map[string]string
+		wantKey string
+	}{
+		{"tensor parallel wider than any instance",
+			map[string]string{"gpu": `{"instanceSizes": ["xlarge", "2xlarge"], "gpuLimit": 8}`, "models": model(`, "gpusPerReplica": 2, "maxReplicas": 1`)},
+			"models[0].gpusPerReplica"},
+		{"replicas beyond the pool limit",
+			map[string]string{"gpu": `{"gpuLimit": 4}`, "models": model(`, "gpusPerReplica": 2, "maxReplicas": 3`)},
+			"models[0].maxReplicas"},
+		{"weights do not fit",
+			map[string]string{"models": model(`, "paramsBillions": 32, "maxReplicas": 1`)},
+			"models[0].paramsBillions"},
+		{"minimums exceed the limit",
+			map[string]string{"gpu": `{"gpuLimit": 2}`, "models": `[
+				{"name": "a", "hfRepo": "org/a", "revision": "0123456789abcdef0123456789abcdef01234567", "paramsBillions": 1, "minReplicas": 2, "maxReplicas": 2},
+				{"name": "b", "hfRepo": "org/b", "revision": "0123456789abcdef0123456789abcdef01234567", "paramsBillions": 1, "minReplicas": 1, "maxReplicas": 1}]`},
+			"gpu.gpuLimit"},
+		{"size the family lacks",
+			map[string]string{"gpu": `{"instanceFamilies": ["gr6"], "instanceSizes": ["xlarge", "4xlarge"]}`},
+			"gpu.instanceSizes[0]"},
+	} {
+		_, err := Parse(Input{Stack: "dev", Values: tt.values})
+		if err == nil || !strings.Contains(err.Error(), `"llm-platform:`+tt.wantKey+`"`) {
+			t.Errorf("%s: err = %v, want one naming %s", tt.name, err, tt.wantKey)
+		}
+	}
+	// The dev-sized model is accepted.
+	if _, err := Parse(Input{Stack: "dev", Values: map[string]string{"models": model(`, "quantization": "awq_marlin"`)}}); err != nil {
+		t.Errorf("a 7B AWQ model was refused: %v", err)
+	}
+}

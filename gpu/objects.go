@@ -1,0 +1,174 @@
+package gpu
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+)
+
+// Names of the pool's objects and the label models select on.
+const (
+	PoolName     = "gpu-l4"
+	PoolLabelKey = "llm-platform/pool"
+	// GPUTaintKey keeps everything that does not ask for a GPU off the GPU
+	// nodes: models tolerate it, nothing else does.
+	GPUTaintKey = "nvidia.com/gpu"
+	// TerminationGracePeriod bounds how long a draining GPU node waits for
+	// its pods (vLLM replicas carry karpenter.sh/do-not-disrupt) once it
+	// expires or is interrupted.
+	TerminationGracePeriod = "1h"
+)
+
+// NodeClassSpec is what the EC2NodeClass needs to know.
+type NodeClassSpec struct {
+	// ClusterName selects subnets and security groups by the
+	// karpenter.sh/discovery tag.
+	ClusterName string
+	// NodeRoleName is the IAM role of the nodes (Karpenter creates the
+	// instance profile).
+	NodeRoleName string
+	// BottlerocketVersion is "x.y.z" or "latest".
+	BottlerocketVersion string
+	// DataVolumeGiB sizes /dev/xvdb (container images).
+	DataVolumeGiB int
+	// InstanceStoreRAID0 stripes the local NVMe for ephemeral storage.
+	InstanceStoreRAID0 bool
+	// Tags go on the instances, volumes and network interfaces.
+	Tags map[string]string
+}
+
+// AMIAlias is the amiSelectorTerms alias for a Bottlerocket release.
+func AMIAlias(version string) string {
+	if version == "latest" {
+		return "bottlerocket@latest"
+	}
+	return "bottlerocket@v" + version
+}
+
+// NodeClass returns the EC2NodeClass object.
+func NodeClass(s NodeClassSpec) map[string]any {
+	discovery := map[string]any{"tags": map[string]any{"karpenter.sh/discovery": s.ClusterName}}
+	spec := map[string]any{
+		// A pinned alias: with "latest" every Bottlerocket release would
+		// drift and replace every GPU node (and its model replica).
+		"amiSelectorTerms":           []any{map[string]any{"alias": AMIAlias(s.BottlerocketVersion)}},
+		"role":                       s.NodeRoleName,
+		"subnetSelectorTerms":        []any{discovery},
+		"securityGroupSelectorTerms": []any{discovery},
+		// Bottlerocket has two volumes and listing one replaces both, so
+		// both are listed: the OS volume at its default size, and the data
+		// volume large enough for the vLLM image (about 10 GB compressed).
+		"blockDeviceMappings": []any{
+			volume("/dev/xvda", 4),
+			volume("/dev/xvdb", s.DataVolumeGiB),
+		},
+		// IMDSv2 only, one hop: pods cannot use the node role; vLLM needs
+		// no AWS credentials at all.
+		"metadataOptions": map[string]any{
+			"httpEndpoint":            "enabled",
+			"httpProtocolIPv6":        "disabled",
+			"httpPutResponseHopLimit": 1,
+			"httpTokens":              "required",
+		},
+		"tags": stringMap(s.Tags),
+	}
+	if s.InstanceStoreRAID0 {
+		spec["instanceStorePolicy"] = "RAID0"
+	}
+	return map[string]any{
+		"apiVersion": "karpenter.k8s.aws/v1",
+		"kind":       "EC2NodeClass",
+		"metadata":   map[string]any{"name": PoolName},
+		"spec":       spec,
+	}
+}
+
+func volume(device string, sizeGiB int) map[string]any {
+	return map[string]any{
+		"deviceName": device,
+		"ebs": map[string]any{
+			"volumeSize":          fmt.Sprintf("%dGi", sizeGiB),
+			"volumeType":          "gp3",
+			"encrypted":           true,
+			"deleteOnTermination": true,
+		},
+	}
+}
+
+// NodePoolSpec is what the NodePool needs to know.
+type NodePoolSpec struct {
+	InstanceFamilies []string
+	InstanceSizes    []string
+	CapacityTypes    []string
+	GPULimit         int
+	ConsolidateAfter string
+	ExpireAfter      string
+}
+
+// Requirements are the NodePool's node requirements: L4 instances of the
+// allowed families and sizes, of the allowed capacity types, amd64 Linux.
+func Requirements(s NodePoolSpec) []any {
+	req := func(key string, values []string) map[string]any {
+		v := make([]any, len(values))
+		for i, x := range values {
+			v[i] = x
+		}
+		return map[string]any{"key": key, "operator": "In", "values": v}
+	}
+	return []any{
+		req("karpenter.k8s.aws/instance-family", s.InstanceFamilies),
+		req("karpenter.k8s.aws/instance-size", s.InstanceSizes),
+		// Belt and braces: only instances whose GPU is an L4.
+		req("karpenter.k8s.aws/instance-gpu-name", []string{"l4"}),
+		req("karpenter.sh/capacity-type", s.CapacityTypes),
+		req("kubernetes.io/arch", []string{"amd64"}),
+		req("kubernetes.io/os", []string{"linux"}),
+	}
+}
+
+// NodePool returns the gpu-l4 NodePool object.
+func NodePool(s NodePoolSpec) map[string]any {
+	return map[string]any{
+		"apiVersion": "karpenter.sh/v1",
+		"kind":       "NodePool",
+		"metadata":   map[string]any{"name": PoolName},
+		"spec": map[string]any{
+			"template": map[string]any{
+				"metadata": map[string]any{"labels": map[string]any{PoolLabelKey: PoolName}},
+				"spec": map[string]any{
+					"nodeClassRef": map[string]any{"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": PoolName},
+					"requirements": Requirements(s),
+					"taints": []any{
+						map[string]any{"key": GPUTaintKey, "value": "true", "effect": "NoSchedule"},
+					},
+					// Nodes are replaced after this age (patches, fresh
+					// AMI); replicas move one at a time (budget below).
+					"expireAfter":            s.ExpireAfter,
+					"terminationGracePeriod": TerminationGracePeriod,
+				},
+			},
+			// The cost ceiling: Karpenter launches nothing that would take
+			// the pool past this many GPUs.
+			"limits": map[string]any{"nvidia.com/gpu": s.GPULimit},
+			"disruption": map[string]any{
+				// Only empty nodes are consolidated. Moving a running
+				// replica costs minutes of weight loading and a cold KV
+				// cache; KEDA scales replicas down, which empties nodes.
+				"consolidationPolicy": "WhenEmpty",
+				// Waiting before removing an empty node avoids paying for a
+				// new one (and its image pull) when load returns quickly.
+				"consolidateAfter": s.ConsolidateAfter,
+				// At most one GPU node disrupted at a time.
+				"budgets": []any{map[string]any{"nodes": "1"}},
+			},
+		},
+	}
+}
+
+func stringMap(m map[string]string) map[string]any {
+	out := map[string]any{}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out[k] = m[k]
+	}
+	return out
+}

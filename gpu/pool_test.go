@@ -1,0 +1,149 @@
+package gpu
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/llm-platform/llm-platform/render"
+)
+
+func spec() (NodeClassSpec, NodePoolSpec) {
+	return NodeClassSpec{
+			ClusterName: "llm-test", NodeRoleName: "llm-test-karpenter-node", BottlerocketVersion: "1.64.0",
+			DataVolumeGiB: 120, Tags: map[string]string{"team": "ml"},
+		}, NodePoolSpec{
+			InstanceFamilies: []string{"g6"}, InstanceSizes: []string{"xlarge", "12xlarge"},
+			CapacityTypes: []string{"spot", "on-demand"}, GPULimit: 4, ConsolidateAfter: "10m", ExpireAfter: "720h",
+		}
+}
+
+func TestAMIAlias(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{"1.64.0": "bottlerocket@v1.64.0", "latest": "bottlerocket@latest"} {
+		if got := AMIAlias(in); got != want {
+			t.Errorf("AMIAlias(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestRequirements(t *testing.T) {
+	t.Parallel()
+	_, np := spec()
+	got := map[string][]any{}
+	for _, r := range Requirements(np) {
+		m := r.(map[string]any)
+		if m["operator"] != "In" {
+			t.Errorf("requirement %v", m)
+		}
+		got[m["key"].(string)] = m["values"].([]any)
+	}
+	want := map[string][]any{
+		"karpenter.k8s.aws/instance-family":   {"g6"},
+		"karpenter.k8s.aws/instance-size":     {"xlarge", "12xlarge"},
+		"karpenter.k8s.aws/instance-gpu-name": {"l4"},
+		"karpenter.sh/capacity-type":          {"spot", "on-demand"},
+		"kubernetes.io/arch":                  {"amd64"},
+		"kubernetes.io/os":                    {"linux"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("requirements = %v", got)
+	}
+	for k, v := range want {
+		if !slices.Equal(got[k], v) {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+}
+
+func TestNodeClassAndPool(t *testing.T) {
+	t.Parallel()
+	nc, np := spec()
+	nc.InstanceStoreRAID0 = true
+	class := NodeClass(nc)["spec"].(map[string]any)
+	if class["role"] != "llm-test-karpenter-node" || class["instanceStorePolicy"] != "RAID0" {
+		t.Errorf("node class = %v", class)
+	}
+	vols := class["blockDeviceMappings"].([]any)
+	if len(vols) != 2 || vols[1].(map[string]any)["ebs"].(map[string]any)["volumeSize"] != "120Gi" {
+		t.Errorf("volumes = %v", vols)
+	}
+	nc.InstanceStoreRAID0 = false
+	if _, set := NodeClass(nc)["spec"].(map[string]any)["instanceStorePolicy"]; set {
+		t.Error("instanceStorePolicy set without instanceStoreRaid0")
+	}
+	pool := NodePool(np)["spec"].(map[string]any)
+	if pool["limits"].(map[string]any)["nvidia.com/gpu"] != 4 {
+		t.Errorf("limits = %v", pool["limits"])
+	}
+	d := pool["disruption"].(map[string]any)
+	if d["consolidationPolicy"] != "WhenEmpty" || d["consolidateAfter"] != "10m" {
+		t.Errorf("disruption = %v", d)
+	}
+	taints := pool["template"].(map[string]any)["spec"].(map[string]any)["taints"].([]any)
+	if taints[0].(map[string]any)["key"] != GPUTaintKey || taints[0].(map[string]any)["effect"] != "NoSchedule" {
+		t.Errorf("taints = %v", taints)
+	}
+}
+
+// The pool depends on the Karpenter release and the node access entry, so a
+// destroy removes the NodePool (and Karpenter its nodes) before either.
+func TestPoolDependsOnKarpenter(t *testing.T) {
+	t.Parallel()
+	sc := &render.StackConfig{Project: "llm-platform", Stack: "test"}
+	res, err := render.Run(func(ctx *pulumi.Context) error {
+		provider, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
+		if err != nil {
+			return err
+		}
+		var release, access pulumi.CustomResourceState
+		if err := ctx.RegisterResource("kubernetes:helm.sh/v3:Release", "karpenter", pulumi.Map{}, &release); err != nil {
+			return err
+		}
+		if err := ctx.RegisterResource("aws:eks/accessEntry:AccessEntry", "node-access", pulumi.Map{}, &access); err != nil {
+			return err
+		}
+		nc, np := spec()
+		_, err = NewPool(ctx, "gpu-l4", &Args{NodeClass: nc, NodePool: np, Provider: provider, Karpenter: &release, KarpenterNodeAccess: &access})
+		return err
+	}, sc, "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := res.Named("kubernetes:helm.sh/v3:Release", "karpenter").URN
+	access := res.Named("aws:eks/accessEntry:AccessEntry", "node-access").URN
+	class := res.Named("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", "gpu-l4-nodeclass")
+	pool := res.Named("kubernetes:karpenter.sh/v1:NodePool", "gpu-l4-nodepool")
+	if class == nil || pool == nil {
+		t.Fatalf("objects missing: %+v", res.Resources)
+	}
+	for _, r := range []*render.Resource{class, pool} {
+		if !slices.Contains(r.DependsOn, release) || !slices.Contains(r.DependsOn, access) {
+			t.Errorf("%s depends on %v: want the Karpenter release and node access entry", r.Name, r.DependsOn)
+		}
+		if r.Provider != res.Named("pulumi:providers:kubernetes", "k8s").URN {
+			t.Errorf("%s uses provider %q", r.Name, r.Provider)
+		}
+	}
+	if !slices.Contains(pool.DependsOn, class.URN) {
+		t.Error("the NodePool must depend on its EC2NodeClass")
+	}
+	if pool.String("spec.template.spec.nodeClassRef.name") != class.String("metadata.name") {
+		t.Error("nodeClassRef does not name the EC2NodeClass")
+	}
+}
+
+func TestPoolRejectsMissingArgs(t *testing.T) {
+	t.Parallel()
+	sc := &render.StackConfig{Project: "llm-platform", Stack: "test"}
+	res, err := render.Run(func(ctx *pulumi.Context) error {
+		nc, np := spec()
+		_, err := NewPool(ctx, "gpu-l4", &Args{NodeClass: nc, NodePool: np})
+		return err
+	}, sc, "us-east-1")
+	if err == nil || len(res.Resources) != 0 {
+		t.Fatalf("err = %v, %d resources", err, len(res.Resources))
+	}
+}

@@ -1,0 +1,8 @@
+package crd
+
+// The upstream modules the CRDs come from. Importing one package of each
+// keeps the module in go.mod (go mod tidy would drop a bare requirement),
+// at the version the platform deploys.
+import (
+	_ "github.com/aws/karpenter-provider-aws/pkg/apis"
+)

@@ -1,0 +1,95 @@
+package crd
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+)
+
+// Source is a set of CRD files inside an upstream Go module. The module's
+// version is the one this module's go.mod requires (see deps.go), which a
+// test pins to the version the platform deploys.
+type Source struct {
+	Module string
+	// Globs are paths inside the module.
+	Globs []string
+}
+
+// Sources are every CRD the rendered objects may use.
+var Sources = []Source{
+	// Karpenter v1: NodePool, NodeClaim (karpenter.sh) and EC2NodeClass
+	// (karpenter.k8s.aws), generated into the AWS provider's module.
+	{Module: "github.com/aws/karpenter-provider-aws", Globs: []string{"pkg/apis/crds/*.yaml"}},
+}
+
+// Module is a resolved module of the build list.
+type Module struct {
+	Path    string
+	Version string
+	Dir     string
+}
+
+// ResolveModule asks the go command where a required module lives in the
+// module cache (downloading it through the module proxy if needed).
+func ResolveModule(path string) (Module, error) {
+	cmd := exec.Command("go", "list", "-m", "-json", path)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return Module{}, fmt.Errorf("go list -m %s: %w", path, err)
+	}
+	var m Module
+	if err := json.Unmarshal(out, &m); err != nil {
+		return Module{}, err
+	}
+	if m.Dir == "" {
+		dl := exec.Command("go", "mod", "download", "-json", path)
+		dl.Stderr = os.Stderr
+		out, err := dl.Output()
+		if err != nil {
+			return Module{}, fmt.Errorf("go mod download %s: %w", path, err)
+		}
+		if err := json.Unmarshal(out, &m); err != nil {
+			return Module{}, err
+		}
+	}
+	return m, nil
+}
+
+// LoadSources builds a validator from every Source.
+func LoadSources(sources []Source) (*Validator, error) {
+	v := NewValidator()
+	for _, s := range sources {
+		m, err := ResolveModule(s.Module)
+		if err != nil {
+			return nil, err
+		}
+		n := 0
+		for _, g := range s.Globs {
+			files, err := filepath.Glob(filepath.Join(m.Dir, g))
+			if err != nil {
+				return nil, err
+			}
+			sort.Strings(files)
+			for _, f := range files {
+				b, err := os.ReadFile(f)
+				if err != nil {
+					return nil, err
+				}
+				rel, _ := filepath.Rel(m.Dir, f)
+				k, err := v.Load(fmt.Sprintf("%s@%s/%s", m.Path, m.Version, rel), b)
+				if err != nil {
+					return nil, err
+				}
+				n += k
+			}
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("no CRDs found in %s@%s %v", m.Path, m.Version, s.Globs)
+		}
+	}
+	return v, nil
+}
