@@ -308,25 +308,9 @@ func NewCluster(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 func newSystemNodeGroup(ctx *pulumi.Context, name string, args *Args, clusterName pulumi.StringInput,
 	tagged func(string) pulumi.StringMap, parent pulumi.ResourceOption, deps pulumi.ResourceOption,
 ) (*awseks.NodeGroup, error) {
-	roleName := systemNodeRoleName(args.Account.Cluster)
-	role, err := iam.NewRole(ctx, name+"-system-node", &iam.RoleArgs{
-		Name:             pulumi.String(roleName),
-		AssumeRolePolicy: pulumi.String(NodeTrustPolicy().JSON()),
-		Tags:             tagged(roleName),
-	}, parent)
+	role, attachments, err := newNodeRole(ctx, name+"-system-node", systemNodeRoleName(args.Account.Cluster), args.Account.Partition, tagged, parent)
 	if err != nil {
 		return nil, err
-	}
-	var attachments []pulumi.Resource
-	for _, arn := range NodeManagedPolicies(args.Account.Partition) {
-		att, err := iam.NewRolePolicyAttachment(ctx, name+"-system-node-"+lastPathSegment(arn), &iam.RolePolicyAttachmentArgs{
-			Role:      role.Name,
-			PolicyArn: pulumi.String(arn),
-		}, parent)
-		if err != nil {
-			return nil, err
-		}
-		attachments = append(attachments, att)
 	}
 
 	sn := args.SystemNodes
@@ -384,6 +368,33 @@ func newSystemNodeGroup(ctx *pulumi.Context, name string, args *Args, clusterNam
 		Labels:           pulumi.StringMap{SystemNodeLabelKey: pulumi.String(SystemNodeLabelValue)},
 		Tags:             tagged(args.Account.Cluster + "-system"),
 	}, parent, deps, pulumi.DependsOn(attachments))
+}
+
+// newNodeRole creates an EC2 node role with the managed node policies and
+// returns it with the attachments (what must exist before a node joins).
+func newNodeRole(ctx *pulumi.Context, logicalName, roleName, partition string,
+	tagged func(string) pulumi.StringMap, parent pulumi.ResourceOption,
+) (*iam.Role, []pulumi.Resource, error) {
+	role, err := iam.NewRole(ctx, logicalName, &iam.RoleArgs{
+		Name:             pulumi.String(roleName),
+		AssumeRolePolicy: pulumi.String(NodeTrustPolicy().JSON()),
+		Tags:             tagged(roleName),
+	}, parent)
+	if err != nil {
+		return nil, nil, err
+	}
+	var attachments []pulumi.Resource
+	for _, arn := range NodeManagedPolicies(partition) {
+		att, err := iam.NewRolePolicyAttachment(ctx, logicalName+"-"+lastPathSegment(arn), &iam.RolePolicyAttachmentArgs{
+			Role:      role.Name,
+			PolicyArn: pulumi.String(arn),
+		}, parent)
+		if err != nil {
+			return nil, nil, err
+		}
+		attachments = append(attachments, att)
+	}
+	return role, attachments, nil
 }
 
 // bottlerocketVolume is an encrypted gp3 volume. Bottlerocket has two: the

@@ -82,26 +82,11 @@ func newKarpenter(ctx *pulumi.Context, name string, args *karpenterArgs, parent 
 
 	// Node role: what Karpenter's instances run as.
 	nodeRoleName := KarpenterNodeRoleName(a.Cluster)
-	nodeRole, err := iam.NewRole(ctx, name+"-karpenter-node", &iam.RoleArgs{
-		Name:             pulumi.String(nodeRoleName),
-		AssumeRolePolicy: pulumi.String(NodeTrustPolicy().JSON()),
-		Tags:             tagged(nodeRoleName),
-	}, parent)
+	nodeRole, nodeDeps, err := newNodeRole(ctx, name+"-karpenter-node", nodeRoleName, a.Partition, tagged, parent)
 	if err != nil {
 		return nil, err
 	}
 	k.nodeRole = nodeRole
-	var nodeDeps []pulumi.Resource
-	for _, arn := range NodeManagedPolicies(a.Partition) {
-		att, err := iam.NewRolePolicyAttachment(ctx, name+"-karpenter-node-"+lastPathSegment(arn), &iam.RolePolicyAttachmentArgs{
-			Role:      nodeRole.Name,
-			PolicyArn: pulumi.String(arn),
-		}, parent)
-		if err != nil {
-			return nil, err
-		}
-		nodeDeps = append(nodeDeps, att)
-	}
 	// EC2_LINUX access entry: Karpenter nodes join the cluster with it.
 	// Managed node groups get theirs from EKS; Karpenter's nodes do not.
 	k.nodeAccess, err = awseks.NewAccessEntry(ctx, name+"-karpenter-node", &awseks.AccessEntryArgs{
