@@ -12,6 +12,7 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/llm-platform/llm-platform/iampolicy"
 	"github.com/llm-platform/llm-platform/tags"
 	"github.com/llm-platform/llm-platform/versions"
 )
@@ -89,6 +90,9 @@ type Cluster struct {
 	// KarpenterNodeAccess is the access entry that lets Karpenter nodes
 	// join; NodePools depend on it too.
 	KarpenterNodeAccess pulumi.Resource
+	// SystemNodes is the system node group: addons with controllers
+	// (Deployments) wait for it.
+	SystemNodes pulumi.Resource
 }
 
 var clusterNameRe = regexp.MustCompile(`^[0-9A-Za-z][A-Za-z0-9_-]{0,39}$`)
@@ -279,6 +283,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		return nil, err
 	}
 	c.Karpenter = k.release
+	c.SystemNodes = nodeGroup
 	c.KarpenterNodeAccess = k.nodeAccess
 
 	c.ClusterName = clusterName
@@ -385,7 +390,7 @@ func newNodeRole(ctx *pulumi.Context, logicalName, roleName, partition string,
 	}
 	var attachments []pulumi.Resource
 	for _, arn := range NodeManagedPolicies(partition) {
-		att, err := iam.NewRolePolicyAttachment(ctx, logicalName+"-"+lastPathSegment(arn), &iam.RolePolicyAttachmentArgs{
+		att, err := iam.NewRolePolicyAttachment(ctx, logicalName+"-"+iampolicy.Name(arn), &iam.RolePolicyAttachmentArgs{
 			Role:      role.Name,
 			PolicyArn: pulumi.String(arn),
 		}, parent)
@@ -409,13 +414,4 @@ func bottlerocketVolume(device string, sizeGiB int) ec2.LaunchTemplateBlockDevic
 			DeleteOnTermination: pulumi.String("true"),
 		},
 	}
-}
-
-func lastPathSegment(arn string) string {
-	for i := len(arn) - 1; i >= 0; i-- {
-		if arn[i] == '/' {
-			return arn[i+1:]
-		}
-	}
-	return arn
 }

@@ -58,11 +58,8 @@ func NodeTrustPolicy() iampolicy.Document {
 }
 
 // PodIdentityTrustPolicy lets EKS Pod Identity assume a role on behalf of a
-// service account; sts:TagSession is required because Pod Identity tags the
-// session with the cluster, namespace and service account.
-func PodIdentityTrustPolicy() iampolicy.Document {
-	return iampolicy.Trust([]string{"pods.eks.amazonaws.com"}, []string{"sts:AssumeRole", "sts:TagSession"}, nil)
-}
+// service account (the Karpenter controller's).
+func PodIdentityTrustPolicy() iampolicy.Document { return iampolicy.PodIdentityTrust() }
 
 // NodeManagedPolicies are the AWS managed policies every node role gets:
 // join the cluster, run the VPC CNI, pull images, and be reachable through

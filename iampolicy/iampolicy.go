@@ -6,6 +6,7 @@ package iampolicy
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // Version is the current IAM policy language version.
@@ -90,4 +91,17 @@ func ARN(partition, service, region, account, resource string) string {
 // ManagedPolicy is the ARN of an AWS managed policy.
 func ManagedPolicy(partition, name string) string {
 	return ARN(partition, "iam", "", "aws", "policy/"+name)
+}
+
+// PodIdentityTrust lets EKS Pod Identity assume a role on behalf of a
+// service account; sts:TagSession is required because Pod Identity tags
+// the session with the cluster, namespace and service account.
+func PodIdentityTrust() Document {
+	return Trust([]string{"pods.eks.amazonaws.com"}, []string{"sts:AssumeRole", "sts:TagSession"}, nil)
+}
+
+// Name is the last path segment of an ARN (a managed policy's name), for
+// naming the resources that attach it.
+func Name(arn string) string {
+	return arn[strings.LastIndex(arn, "/")+1:]
 }

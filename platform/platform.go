@@ -10,7 +10,9 @@ import (
 	"github.com/llm-platform/llm-platform/config"
 	"github.com/llm-platform/llm-platform/gpu"
 	"github.com/llm-platform/llm-platform/network"
+	"github.com/llm-platform/llm-platform/storage"
 	"github.com/llm-platform/llm-platform/tags"
+	"github.com/llm-platform/llm-platform/versions"
 )
 
 // Program is the Pulumi program: it loads and validates the stack config,
@@ -64,7 +66,7 @@ func Deploy(ctx *pulumi.Context, cfg *config.Config) error {
 	}
 
 	if cfg.LLMLayer() {
-		if err := deployLLMLayer(ctx, cfg, k8s, baseTags); err != nil {
+		if err := deployLLMLayer(ctx, cfg, acct, net, k8s, baseTags); err != nil {
 			return err
 		}
 	}
@@ -87,8 +89,41 @@ func Deploy(ctx *pulumi.Context, cfg *config.Config) error {
 
 // deployLLMLayer declares the opt-in layer: the GPU pool (and, as they
 // land, storage, gateway, models and observability).
-func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, k8s *cluster.Cluster, baseTags map[string]string) error {
-	_, err := gpu.NewPool(ctx, "gpu-l4", &gpu.Args{
+func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Account, net *network.Network,
+	k8s *cluster.Cluster, baseTags map[string]string,
+) error {
+	models, err := storage.NewStorage(ctx, k8s.Name+"-models", &storage.Args{
+		Location: storage.Location{
+			Partition: acct.Partition,
+			Region:    acct.Region,
+			AccountID: acct.ID,
+			Bucket:    config.BucketName(cfg.Storage.BucketPrefix, cfg.Stack, acct.Region, acct.ID),
+			KMSKeyARN: cfg.Storage.KMSKeyARN,
+		},
+		ClusterName:                     k8s.ClusterName,
+		EFSCSIVersion:                   versions.Addons[cfg.Cluster.KubernetesVersion].EFSCSI,
+		Protect:                         cfg.Storage.Protect,
+		ImportExisting:                  cfg.Storage.ImportExisting,
+		NoncurrentVersionExpirationDays: cfg.Storage.NoncurrentVersionExpirationDays,
+		VpcID:                           net.VpcID,
+		Zones:                           net.Zones,
+		PrivateSubnetIDs:                net.PrivateSubnetIDs,
+		NodeSecurityGroupID:             k8s.ClusterSecurityGroupID,
+		Provider:                        k8s.Provider,
+		DependsOn:                       []pulumi.Resource{k8s.SystemNodes},
+		Tags:                            baseTags,
+		RoleNamePrefix:                  k8s.Name,
+	})
+	if err != nil {
+		return err
+	}
+	ctx.Export("modelBucketName", models.BucketName)
+	ctx.Export("modelBucketArn", models.BucketARN)
+	ctx.Export("fileSystemId", models.FileSystemID)
+	ctx.Export("accessPointId", models.AccessPointID)
+	ctx.Export("modelClaim", pulumi.Sprintf("%s/%s", models.ClaimNamespace, models.ClaimName))
+
+	_, err = gpu.NewPool(ctx, "gpu-l4", &gpu.Args{
 		NodeClass: gpu.NodeClassSpec{
 			ClusterName:         k8s.Name,
 			NodeRoleName:        cluster.KarpenterNodeRoleName(k8s.Name),

@@ -41,11 +41,21 @@ var untaggable = map[string]bool{
 	"aws:ec2/route:Route": true,
 	"aws:ec2/routeTableAssociation:RouteTableAssociation": true,
 	"aws:ec2/tag:Tag": true,
-	"aws:iam/rolePolicyAttachment:RolePolicyAttachment":       true,
-	"aws:iam/rolePolicy:RolePolicy":                           true,
-	"aws:sqs/queuePolicy:QueuePolicy":                         true,
-	"aws:cloudwatch/eventTarget:EventTarget":                  true,
-	"aws:eks/accessPolicyAssociation:AccessPolicyAssociation": true,
+	"aws:iam/rolePolicyAttachment:RolePolicyAttachment":                                      true,
+	"aws:iam/rolePolicy:RolePolicy":                                                          true,
+	"aws:sqs/queuePolicy:QueuePolicy":                                                        true,
+	"aws:cloudwatch/eventTarget:EventTarget":                                                 true,
+	"aws:eks/accessPolicyAssociation:AccessPolicyAssociation":                                true,
+	"aws:ec2/securityGroupRule:SecurityGroupRule":                                            true,
+	"aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration":                       true,
+	"aws:s3/bucketOwnershipControls:BucketOwnershipControls":                                 true,
+	"aws:s3/bucketPolicy:BucketPolicy":                                                       true,
+	"aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock":                                 true,
+	"aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": true,
+	"aws:s3/bucketVersioning:BucketVersioning":                                               true,
+	"aws:s3/filesFileSystemPolicy:FilesFileSystemPolicy":                                     true,
+	"aws:s3/filesMountTarget:FilesMountTarget":                                               true,
+	"aws:s3/filesSynchronizationConfiguration:FilesSynchronizationConfiguration":             true,
 }
 
 // Every taggable AWS resource carries the platform tags and the stack's
@@ -147,8 +157,15 @@ func TestEveryStackHasClusterAndKarpenter(t *testing.T) {
 			"kubernetes:helm.sh/v3:Release":                         2, // karpenter-crd, karpenter
 			"pulumi:providers:kubernetes":                           1,
 		}
+		clusterURN := res.OfType("llm-platform:cluster:Cluster")[0].URN
 		for typ, want := range counts {
-			if got := len(res.OfType(typ)); got != want {
+			got := 0
+			for _, r := range res.OfType(typ) {
+				if r.Parent == clusterURN {
+					got++
+				}
+			}
+			if got != want {
 				t.Errorf("%s: %d %s, want %d", name, got, typ, want)
 			}
 		}
@@ -189,5 +206,43 @@ func TestDevGPUPoolDestroyOrder(t *testing.T) {
 	}
 	if v, _ := pool.Input("spec.limits"); v.(map[string]any)["nvidia.com/gpu"] != 2.0 {
 		t.Errorf("dev GPU limit = %v, want 2 (Pulumi.dev.yaml)", v)
+	}
+}
+
+func TestDevStorage(t *testing.T) {
+	t.Parallel()
+	res := mustRun(t, loadStack(t, "dev"))
+	buckets := res.OfType("aws:s3/bucket:Bucket")
+	if len(buckets) != 1 || !buckets[0].Protect || !buckets[0].RetainOnDelete {
+		t.Fatalf("dev model bucket = %+v: want one, protected and retained", buckets)
+	}
+	if got := buckets[0].String("bucket"); got != "llm-models-dev-us-east-1-123456789012" {
+		t.Errorf("bucket name %q is not <prefix>-<stack>-<region>-<account>", got)
+	}
+	counts := map[string]int{
+		"aws:s3/filesFileSystem:FilesFileSystem":             1,
+		"aws:s3/filesMountTarget:FilesMountTarget":           2, // one per zone of the dev VPC
+		"aws:s3/filesAccessPoint:FilesAccessPoint":           1,
+		"kubernetes:core/v1:PersistentVolume":                1,
+		"kubernetes:core/v1:PersistentVolumeClaim":           1,
+		"aws:s3/filesFileSystemPolicy:FilesFileSystemPolicy": 1,
+	}
+	for typ, want := range counts {
+		if got := len(res.OfType(typ)); got != want {
+			t.Errorf("%d %s, want %d", got, typ, want)
+		}
+	}
+	subnets := map[string]bool{}
+	for _, mt := range res.OfType("aws:s3/filesMountTarget:FilesMountTarget") {
+		subnets[mt.String("subnetId")] = true
+	}
+	for _, s := range res.OfType("aws:ec2/subnet:Subnet") {
+		if strings.Contains(s.Name, "-private-") && !subnets[render.FakeID(s.Name)] {
+			t.Errorf("no mount target in private subnet %s", s.Name)
+		}
+	}
+	rule := res.OfType("aws:ec2/securityGroupRule:SecurityGroupRule")
+	if len(rule) != 1 || rule[0].String("sourceSecurityGroupId") != "sg-llm-platform-dev" {
+		t.Errorf("NFS rule = %+v: want one, from the EKS cluster security group", rule)
 	}
 }

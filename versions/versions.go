@@ -47,6 +47,8 @@ type EKSAddons struct {
 	CoreDNS          string
 	KubeProxy        string
 	PodIdentityAgent string
+	// EFSCSI is aws-efs-csi-driver, 3.x: S3 Files volumes need 3.0+.
+	EFSCSI string
 }
 
 // Addons maps each supported Kubernetes version to its addon versions, from
@@ -55,11 +57,13 @@ type EKSAddons struct {
 // describe-addon-versions` output published in August 2026). kube-proxy
 // must match the cluster minor version; coredns builds are cleared per
 // Kubernetes version; vpc-cni and the Pod Identity agent are the same build
-// across 1.34-1.36.
+// across 1.34-1.36. aws-efs-csi-driver builds are those seen pinned for each
+// Kubernetes version in public EKS configurations (3.3.0 is the newest
+// confirmed on 1.36).
 var Addons = map[string]EKSAddons{
-	"1.34": {VPCCNI: "v1.22.4-eksbuild.3", CoreDNS: "v1.13.2-eksbuild.11", KubeProxy: "v1.34.6-eksbuild.13", PodIdentityAgent: "v1.3.10-eksbuild.3"},
-	"1.35": {VPCCNI: "v1.22.4-eksbuild.3", CoreDNS: "v1.14.3-eksbuild.3", KubeProxy: "v1.35.3-eksbuild.13", PodIdentityAgent: "v1.3.10-eksbuild.3"},
-	"1.36": {VPCCNI: "v1.22.4-eksbuild.3", CoreDNS: "v1.14.3-eksbuild.3", KubeProxy: "v1.36.0-eksbuild.14", PodIdentityAgent: "v1.3.10-eksbuild.3"},
+	"1.34": {VPCCNI: "v1.22.4-eksbuild.3", CoreDNS: "v1.13.2-eksbuild.11", KubeProxy: "v1.34.6-eksbuild.13", PodIdentityAgent: "v1.3.10-eksbuild.3", EFSCSI: "v3.4.0-eksbuild.1"},
+	"1.35": {VPCCNI: "v1.22.4-eksbuild.3", CoreDNS: "v1.14.3-eksbuild.3", KubeProxy: "v1.35.3-eksbuild.13", PodIdentityAgent: "v1.3.10-eksbuild.3", EFSCSI: "v3.4.2-eksbuild.1"},
+	"1.36": {VPCCNI: "v1.22.4-eksbuild.3", CoreDNS: "v1.14.3-eksbuild.3", KubeProxy: "v1.36.0-eksbuild.14", PodIdentityAgent: "v1.3.10-eksbuild.3", EFSCSI: "v3.3.0-eksbuild.1"},
 }
 
 // SupportedKubernetesVersions are the EKS versions in standard support for
