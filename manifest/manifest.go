@@ -11,15 +11,27 @@ import (
 	"slices"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
-	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
+// Object is a declared custom resource. Unlike the SDK's CustomResource it
+// exposes status, for objects whose status carries a result (a Gateway's
+// load balancer address).
+type Object struct {
+	pulumi.CustomResourceState
+
+	// Metadata is the object's metadata as the cluster returned it.
+	Metadata metav1.ObjectMetaPtrOutput `pulumi:"metadata"`
+	// Status is the object's status (unknown during preview).
+	Status pulumi.AnyOutput `pulumi:"status"`
+}
+
 // Apply declares obj (apiVersion, kind, metadata with name and optionally
 // namespace, labels and annotations; any other top-level fields) as a
-// custom resource.
-func Apply(ctx *pulumi.Context, name string, obj map[string]any, opts ...pulumi.ResourceOption) (*apiextensions.CustomResource, error) {
+// custom resource, under the same type token the SDK's CustomResource uses
+// (kubernetes:<apiVersion>:<kind>).
+func Apply(ctx *pulumi.Context, name string, obj map[string]any, opts ...pulumi.ResourceOption) (*Object, error) {
 	apiVersion, _ := obj["apiVersion"].(string)
 	kind, _ := obj["kind"].(string)
 	meta, _ := obj["metadata"].(map[string]any)
@@ -37,18 +49,17 @@ func Apply(ctx *pulumi.Context, name string, obj map[string]any, opts ...pulumi.
 	if a, ok := meta["annotations"].(map[string]any); ok {
 		md.Annotations = toStringMap(a)
 	}
-	other := kubernetes.UntypedArgs{}
+	args := kubernetes.UntypedArgs{"apiVersion": pulumi.String(apiVersion), "kind": pulumi.String(kind), "metadata": md}
 	for _, k := range slices.Sorted(maps.Keys(obj)) {
 		if k != "apiVersion" && k != "kind" && k != "metadata" {
-			other[k] = obj[k]
+			args[k] = obj[k]
 		}
 	}
-	return apiextensions.NewCustomResource(ctx, name, &apiextensions.CustomResourceArgs{
-		ApiVersion:  pulumi.String(apiVersion),
-		Kind:        pulumi.String(kind),
-		Metadata:    md,
-		OtherFields: other,
-	}, opts...)
+	var res Object
+	if err := ctx.RegisterResource(fmt.Sprintf("kubernetes:%s:%s", apiVersion, kind), name, args, &res, opts...); err != nil {
+		return nil, err
+	}
+	return &res, nil
 }
 
 func toStringMap(m map[string]any) pulumi.StringMap {

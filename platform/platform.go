@@ -8,6 +8,7 @@ import (
 
 	"github.com/llm-platform/llm-platform/cluster"
 	"github.com/llm-platform/llm-platform/config"
+	"github.com/llm-platform/llm-platform/gateway"
 	"github.com/llm-platform/llm-platform/gpu"
 	"github.com/llm-platform/llm-platform/network"
 	"github.com/llm-platform/llm-platform/storage"
@@ -123,6 +124,25 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 	ctx.Export("accessPointId", models.AccessPointID)
 	ctx.Export("modelClaim", pulumi.Sprintf("%s/%s", models.ClaimNamespace, models.ClaimName))
 
+	gw, err := gateway.NewGateway(ctx, k8s.Name+"-gateway", &gateway.Args{
+		Listener: gateway.Listener{
+			Internal:       cfg.Gateway.LoadBalancer == config.LoadBalancerInternal,
+			SourceCIDRs:    cfg.Gateway.SourceCIDRs,
+			CertificateARN: cfg.Gateway.CertificateARN,
+			NodeSelector:   map[string]string{cluster.SystemNodeLabelKey: cluster.SystemNodeLabelValue},
+		},
+		Clients:   gatewayClients(cfg),
+		Models:    modelRoutes(cfg),
+		Provider:  k8s.Provider,
+		DependsOn: []pulumi.Resource{k8s.SystemNodes},
+	})
+	if err != nil {
+		return err
+	}
+	ctx.Export("endpoint", gw.Endpoint)
+	ctx.Export("servedModels", gw.ServedModels)
+	ctx.Export("apiKeys", gw.APIKeys)
+
 	_, err = gpu.NewPool(ctx, "gpu-l4", &gpu.Args{
 		NodeClass: gpu.NodeClassSpec{
 			ClusterName:         k8s.Name,
@@ -145,6 +165,25 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 		KarpenterNodeAccess: k8s.KarpenterNodeAccess,
 	})
 	return err
+}
+
+func gatewayClients(cfg *config.Config) []gateway.Client {
+	out := make([]gateway.Client, len(cfg.Gateway.Clients))
+	for i, c := range cfg.Gateway.Clients {
+		out[i] = gateway.Client{Name: c.Name, TokensPerHour: c.TokensPerHour}
+	}
+	return out
+}
+
+// modelRoutes tells the gateway where each configured model is served:
+// the model's Service (named after the model) on vLLM's port 8000 in the
+// model namespace.
+func modelRoutes(cfg *config.Config) []gateway.ModelRoute {
+	out := make([]gateway.ModelRoute, len(cfg.Models))
+	for i, m := range cfg.Models {
+		out[i] = gateway.ModelRoute{Model: m.Name, ServedNames: m.ServedNames(), Namespace: storage.Namespace, Service: m.Name, Port: 8000}
+	}
+	return out
 }
 
 // lookupAccount resolves the partition, region and account id the IAM

@@ -101,9 +101,13 @@ func (r *Result) KubernetesFiles() (map[string][]byte, error) {
 		}
 		kind := strings.ToLower(lastSegment(res.Type))
 		doc := res.Inputs
-		if res.Type == "kubernetes:helm.sh/v3:Release" {
+		switch res.Type {
+		case "kubernetes:helm.sh/v3:Release":
 			doc = map[string]any{"helmRelease": pick(res.Inputs,
 				"name", "chart", "version", "repositoryOpts", "namespace", "createNamespace", "values", "skipCrds", "atomic", "timeout")}
+		case "kubernetes:helm.sh/v4:Chart":
+			doc = map[string]any{"helmChart": pick(res.Inputs,
+				"name", "chart", "version", "repositoryOpts", "namespace", "values", "skipCrds")}
 		}
 		name := unsafeFileChars.ReplaceAllString(kind+"-"+res.Name, "_") + ".yaml"
 		if _, dup := files[name]; dup {

@@ -246,3 +246,50 @@ func TestDevStorage(t *testing.T) {
 		t.Errorf("NFS rule = %+v: want one, from the EKS cluster security group", rule)
 	}
 }
+
+func TestDevGateway(t *testing.T) {
+	t.Parallel()
+	res := mustRun(t, loadStack(t, "dev"))
+	for _, typ := range []string{
+		"kubernetes:gateway.networking.k8s.io/v1:GatewayClass", "kubernetes:gateway.networking.k8s.io/v1:Gateway",
+		"kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy", "kubernetes:gateway.envoyproxy.io/v1alpha1:Backend",
+		"kubernetes:aigateway.envoyproxy.io/v1beta1:AIServiceBackend", "kubernetes:aigateway.envoyproxy.io/v1beta1:AIGatewayRoute",
+		"kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy", "kubernetes:gateway.envoyproxy.io/v1alpha1:ClientTrafficPolicy",
+		"kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy", "kubernetes:helm.sh/v4:Chart",
+	} {
+		if len(res.OfType(typ)) == 0 {
+			t.Errorf("dev has no %s", typ)
+		}
+	}
+	route := res.OfType("kubernetes:aigateway.envoyproxy.io/v1beta1:AIGatewayRoute")[0]
+	if got := route.String("spec.rules.0.matches.0.headers.0.value"); got != "qwen2.5-7b-instruct" {
+		t.Errorf("route matches %q, want the dev model's served name", got)
+	}
+	// The internal NLB is the default, and dev keeps it.
+	proxy := res.OfType("kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy")[0]
+	if v, _ := proxy.Input("spec.provider.kubernetes.envoyService.annotations"); v.(map[string]any)["service.beta.kubernetes.io/aws-load-balancer-internal"] != "true" {
+		t.Error("dev load balancer is not internal")
+	}
+}
+
+// Generated API keys and seeds never reach the render in clear text: the
+// mocks generate them as secrets, exactly as pulumi-random does.
+func TestGeneratedSecretsNeverRendered(t *testing.T) {
+	t.Parallel()
+	res := mustRun(t, loadStack(t, "dev"))
+	b, err := res.ResourcesJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := res.KubernetesFiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := string(b)
+	for _, f := range files {
+		all += string(f)
+	}
+	if strings.Contains(all, "fake-password-") {
+		t.Error("a generated password appears in the render")
+	}
+}

@@ -41,6 +41,31 @@ const (
 	KarpenterVersion  = "1.14.1"
 )
 
+// Envoy Gateway and Envoy AI Gateway. AI Gateway v1.0.0 needs Envoy
+// Gateway v1.8.1 or newer, Gateway API v1.5 and Kubernetes 1.32 or newer
+// (its docs' version matrix). v1.0.0 is the newest release whose Go module
+// (and so whose CRDs, for the validation tests) the module proxy serves.
+// Envoy Gateway is v1.8.3, not v1.8.1: the v1.8.0-v1.8.1 CRDs declare
+// BackendTrafficPolicy limit.requests as int32 with a uint32 maximum, and
+// kube-apiserver rejects every rate-limit rule with "Maximum boundary value
+// must be of type integer with format int32" (envoyproxy/gateway#9186; the
+// CRD validation test reproduces it). v1.8.2 fixed the CRD; v1.8.4's module
+// is not served by the proxy. Chart versions carry the "v" prefix.
+const (
+	EnvoyGatewayChart     = "oci://docker.io/envoyproxy/gateway-helm"
+	EnvoyGatewayCRDsChart = "oci://docker.io/envoyproxy/gateway-crds-helm"
+	EnvoyGatewayVersion   = "v1.8.3"
+	AIGatewayChart        = "oci://docker.io/envoyproxy/ai-gateway-helm"
+	AIGatewayCRDsChart    = "oci://docker.io/envoyproxy/ai-gateway-crds-helm"
+	AIGatewayVersion      = "v1.0.0"
+	// GatewayAPIVersion is the Gateway API release Envoy Gateway's CRD
+	// chart installs (its go.mod's gateway-api version).
+	GatewayAPIVersion = "v1.5.1"
+	// RedisImage backs the gateway's token rate limits (the image the AI
+	// Gateway token rate-limit example pins).
+	RedisImage = "redis:8.2.4-alpine3.22"
+)
+
 // EKSAddons are the managed addon versions for one Kubernetes minor version.
 type EKSAddons struct {
 	VPCCNI           string

@@ -33,6 +33,9 @@ func TestCRDVersionsMatchDeployedVersions(t *testing.T) {
 	t.Parallel()
 	pins := map[string]string{
 		"github.com/aws/karpenter-provider-aws": "v" + versions.KarpenterVersion,
+		"sigs.k8s.io/gateway-api":               versions.GatewayAPIVersion,
+		"github.com/envoyproxy/gateway":         versions.EnvoyGatewayVersion,
+		"github.com/envoyproxy/ai-gateway":      versions.AIGatewayVersion,
 	}
 	for _, s := range Sources {
 		want, ok := pins[s.Module]
@@ -88,7 +91,9 @@ func renderedObjects(t *testing.T) map[string]map[string]any {
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		if _, isRelease := obj["helmRelease"]; isRelease {
+		_, isRelease := obj["helmRelease"]
+		_, isChart := obj["helmChart"]
+		if isRelease || isChart {
 			continue
 		}
 		objs[f] = obj
@@ -121,7 +126,14 @@ func TestRenderedCustomResourcesValid(t *testing.T) {
 		}
 	}
 	// The dev stack has the LLM layer on, so these kinds must be there.
-	for _, want := range []string{"karpenter.sh/v1 NodePool", "karpenter.k8s.aws/v1 EC2NodeClass"} {
+	for _, want := range []string{
+		"karpenter.sh/v1 NodePool", "karpenter.k8s.aws/v1 EC2NodeClass",
+		"gateway.networking.k8s.io/v1 GatewayClass", "gateway.networking.k8s.io/v1 Gateway",
+		"gateway.envoyproxy.io/v1alpha1 EnvoyProxy", "gateway.envoyproxy.io/v1alpha1 Backend",
+		"gateway.envoyproxy.io/v1alpha1 SecurityPolicy", "gateway.envoyproxy.io/v1alpha1 ClientTrafficPolicy",
+		"gateway.envoyproxy.io/v1alpha1 BackendTrafficPolicy",
+		"aigateway.envoyproxy.io/v1beta1 AIGatewayRoute", "aigateway.envoyproxy.io/v1beta1 AIServiceBackend",
+	} {
 		if checked[want] == 0 {
 			t.Errorf("no %s was rendered and validated (checked %v)", want, checked)
 		}
@@ -213,6 +225,20 @@ func TestHarnessRejectsLikeTheAPIServer(t *testing.T) {
 		errs := v.Validate(obj)
 		if !hasError(errs, field.ErrorTypeInvalid, "metadata.name", "") {
 			t.Errorf("want a metadata.name error, got:\n%v", errs.ToAggregate())
+		}
+	})
+	t.Run("schema: more than 15 rules in one AIGatewayRoute", func(t *testing.T) {
+		obj := goldenObject(t, "dev", "aigatewayroute-llm-platform-dev-gateway-route-0.yaml")
+		spec := dig(obj, "spec")
+		rule := spec["rules"].([]any)[0]
+		var rules []any
+		for range 16 {
+			rules = append(rules, rule)
+		}
+		spec["rules"] = rules
+		errs := v.Validate(obj)
+		if !hasError(errs, field.ErrorTypeTooMany, "spec.rules", "") {
+			t.Errorf("want a TooMany error for 16 rules, got:\n%v", errs.ToAggregate())
 		}
 	})
 	t.Run("unknown kind", func(t *testing.T) {

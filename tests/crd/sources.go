@@ -23,6 +23,13 @@ var Sources = []Source{
 	// Karpenter v1: NodePool, NodeClaim (karpenter.sh) and EC2NodeClass
 	// (karpenter.k8s.aws), generated into the AWS provider's module.
 	{Module: "github.com/aws/karpenter-provider-aws", Globs: []string{"pkg/apis/crds/*.yaml"}},
+	// Gateway API (GatewayClass, Gateway, HTTPRoute...), experimental
+	// channel as Envoy Gateway's CRD chart installs it.
+	{Module: "sigs.k8s.io/gateway-api", Globs: []string{"config/crd/experimental/gateway.networking.k8s.io_*.yaml"}},
+	// Envoy Gateway (EnvoyProxy, Backend, SecurityPolicy, traffic policies).
+	{Module: "github.com/envoyproxy/gateway", Globs: []string{"charts/gateway-helm/charts/crds/crds/generated/*.yaml"}},
+	// Envoy AI Gateway (AIGatewayRoute, AIServiceBackend...).
+	{Module: "github.com/envoyproxy/ai-gateway", Globs: []string{"manifests/charts/ai-gateway-crds-helm/templates/*.yaml"}},
 }
 
 // Module is a resolved module of the build list.

@@ -1,0 +1,348 @@
+package gateway
+
+import (
+	"fmt"
+	"regexp"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
+	helmv4 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v4"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/llm-platform/llm-platform/manifest"
+	"github.com/llm-platform/llm-platform/versions"
+)
+
+// Args configures the Gateway.
+type Args struct {
+	Listener Listener
+	// Clients each get an API key.
+	Clients []Client
+	// Models are routed by their served names.
+	Models []ModelRoute
+	// Provider is the cluster's Kubernetes provider.
+	Provider *kubernetes.Provider
+	// DependsOn holds what the controllers need first (the system nodes).
+	DependsOn []pulumi.Resource
+}
+
+// Gateway is the platform's OpenAI-compatible endpoint.
+type Gateway struct {
+	pulumi.ResourceState
+
+	// Endpoint is the base URL clients use: <scheme>://<load balancer>/v1.
+	Endpoint pulumi.StringOutput `pulumi:"endpoint"`
+	// ServedModels are the model names the endpoint answers to.
+	ServedModels pulumi.StringArrayOutput `pulumi:"servedModels"`
+	// APIKeys maps each client to its API key (a secret).
+	APIKeys pulumi.StringMapOutput `pulumi:"apiKeys"`
+
+	// Routes are the AIGatewayRoute objects, for workloads that must wait
+	// for routing (and be deleted before it).
+	Routes []pulumi.Resource
+}
+
+var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
+func (a *Args) validate() error {
+	if a.Provider == nil {
+		return fmt.Errorf("gateway: Provider is required")
+	}
+	if len(a.Clients) == 0 {
+		return fmt.Errorf("gateway: config key gateway.clients is empty: every request needs an API key")
+	}
+	seen := map[string]bool{}
+	for _, c := range a.Clients {
+		if !dnsLabel.MatchString(c.Name) || seen[c.Name] {
+			return fmt.Errorf("gateway: config key gateway.clients: client name %q is not a unique DNS label", c.Name)
+		}
+		seen[c.Name] = true
+	}
+	for _, m := range a.Models {
+		if !dnsLabel.MatchString(m.Model) || m.Service == "" || m.Namespace == "" || m.Port <= 0 || len(m.ServedNames) == 0 {
+			return fmt.Errorf("gateway: model route %+v is incomplete", m)
+		}
+	}
+	_, err := RouteObjects(a.Models)
+	return err
+}
+
+// NewGateway installs Envoy Gateway and the AI Gateway and declares the
+// gateway, its security and rate-limit policies and the model routes.
+func NewGateway(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Gateway, error) {
+	if args == nil {
+		args = &Args{}
+	}
+	if err := args.validate(); err != nil {
+		return nil, err
+	}
+	gw := &Gateway{}
+	if err := ctx.RegisterComponentResource("llm-platform:gateway:Gateway", name, gw, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(gw)
+	k8s := pulumi.Provider(args.Provider)
+	nodeSelector := args.Listener.NodeSelector
+
+	ns, err := corev1.NewNamespace(ctx, name+"-namespace", &corev1.NamespaceArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(Namespace)},
+	}, parent, k8s)
+	if err != nil {
+		return nil, err
+	}
+	inNamespace := pulumi.DependsOn([]pulumi.Resource{ns})
+
+	// Token budgets need a shared counter store.
+	redisURL := ""
+	var controllerDeps []pulumi.Resource
+	if RateLimitPolicyObject(args.Clients) != nil {
+		redis, err := newRedis(ctx, name, nodeSelector, parent, k8s, inNamespace)
+		if err != nil {
+			return nil, err
+		}
+		redisURL = fmt.Sprintf("redis.%s.svc.cluster.local:6379", Namespace)
+		controllerDeps = append(controllerDeps, redis)
+	}
+
+	// Gateway API and Envoy Gateway CRDs, applied object by object (they
+	// do not fit a Helm release Secret) with server-side apply.
+	crds, err := helmv4.NewChart(ctx, name+"-envoy-gateway-crds", &helmv4.ChartArgs{
+		Chart:     pulumi.String(versions.EnvoyGatewayCRDsChart),
+		Version:   pulumi.String(versions.EnvoyGatewayVersion),
+		Namespace: pulumi.String(envoyGatewayNamespace),
+		Values: pulumi.ToMap(map[string]any{
+			"crds": map[string]any{
+				"gatewayAPI":   map[string]any{"enabled": true, "channel": "experimental"},
+				"envoyGateway": map[string]any{"enabled": true},
+			},
+		}),
+	}, parent, k8s, pulumi.DependsOn(args.DependsOn))
+	if err != nil {
+		return nil, err
+	}
+	eg, err := helmv3.NewRelease(ctx, name+"-envoy-gateway", &helmv3.ReleaseArgs{
+		Name:            pulumi.String("eg"),
+		Chart:           pulumi.String(versions.EnvoyGatewayChart),
+		Version:         pulumi.String(versions.EnvoyGatewayVersion),
+		Namespace:       pulumi.String(envoyGatewayNamespace),
+		CreateNamespace: pulumi.Bool(true),
+		SkipCrds:        pulumi.Bool(true),
+		Values:          pulumi.ToMap(EnvoyGatewayValues(nodeSelector, redisURL)),
+	}, parent, k8s, pulumi.DependsOn(append([]pulumi.Resource{crds}, controllerDeps...)))
+	if err != nil {
+		return nil, err
+	}
+	aiCRDs, err := helmv3.NewRelease(ctx, name+"-ai-gateway-crds", &helmv3.ReleaseArgs{
+		Name:            pulumi.String("aieg-crd"),
+		Chart:           pulumi.String(versions.AIGatewayCRDsChart),
+		Version:         pulumi.String(versions.AIGatewayVersion),
+		Namespace:       pulumi.String(aiGatewayNamespace),
+		CreateNamespace: pulumi.Bool(true),
+	}, parent, k8s, pulumi.DependsOn(args.DependsOn))
+	if err != nil {
+		return nil, err
+	}
+	// The chart's default MCP session-encryption seed is a public string;
+	// a generated one keeps MCP sessions unforgeable.
+	seed, err := random.NewRandomPassword(ctx, name+"-mcp-seed", &random.RandomPasswordArgs{
+		Length: pulumi.Int(48), Special: pulumi.Bool(false),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	values := AIGatewayValues(nodeSelector)
+	controller := pulumi.ToMap(values["controller"].(map[string]any))
+	controller["mcp"] = pulumi.Map{"sessionEncryption": pulumi.Map{"seed": seed.Result}}
+	aiValues := pulumi.ToMap(values)
+	aiValues["controller"] = controller
+	ai, err := helmv3.NewRelease(ctx, name+"-ai-gateway", &helmv3.ReleaseArgs{
+		Name:      pulumi.String("aieg"),
+		Chart:     pulumi.String(versions.AIGatewayChart),
+		Version:   pulumi.String(versions.AIGatewayVersion),
+		Namespace: pulumi.String(aiGatewayNamespace),
+		SkipCrds:  pulumi.Bool(true),
+		Values:    aiValues,
+	}, parent, k8s, pulumi.DependsOn([]pulumi.Resource{aiCRDs, eg}))
+	if err != nil {
+		return nil, err
+	}
+	controllers := pulumi.DependsOn([]pulumi.Resource{ns, eg, ai})
+
+	apply := func(suffix string, obj map[string]any, extra ...pulumi.ResourceOption) (*manifest.Object, error) {
+		return manifest.Apply(ctx, name+"-"+suffix, obj, append([]pulumi.ResourceOption{parent, k8s, controllers}, extra...)...)
+	}
+	class, err := apply("class", GatewayClassObject())
+	if err != nil {
+		return nil, err
+	}
+	proxy, err := apply("envoy-proxy", EnvoyProxyObject(args.Listener))
+	if err != nil {
+		return nil, err
+	}
+	gateway, err := apply("gateway", GatewayObject(args.Listener), pulumi.DependsOn([]pulumi.Resource{class, proxy}))
+	if err != nil {
+		return nil, err
+	}
+	afterGateway := pulumi.DependsOn([]pulumi.Resource{gateway})
+	if _, err := apply("buffers", ClientTrafficPolicyObject(), afterGateway); err != nil {
+		return nil, err
+	}
+
+	keys, keySecret, err := newAPIKeys(ctx, name, args.Clients, parent, k8s, inNamespace)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := apply("api-keys", SecurityPolicyObject(), afterGateway, pulumi.DependsOn([]pulumi.Resource{keySecret})); err != nil {
+		return nil, err
+	}
+	if policy := RateLimitPolicyObject(args.Clients); policy != nil {
+		if _, err := apply("token-limits", policy, afterGateway); err != nil {
+			return nil, err
+		}
+	}
+
+	var backends []pulumi.Resource
+	for _, m := range args.Models {
+		b, err := apply("backend-"+m.Model, BackendObject(m))
+		if err != nil {
+			return nil, err
+		}
+		sb, err := apply("ai-backend-"+m.Model, AIServiceBackendObject(m), pulumi.DependsOn([]pulumi.Resource{b}))
+		if err != nil {
+			return nil, err
+		}
+		backends = append(backends, sb)
+	}
+	routes, _ := RouteObjects(args.Models) // validated above
+	for i, r := range routes {
+		route, err := apply(fmt.Sprintf("route-%d", i), r, afterGateway, pulumi.DependsOn(backends))
+		if err != nil {
+			return nil, err
+		}
+		gw.Routes = append(gw.Routes, route)
+	}
+
+	scheme, port := args.Listener.Scheme(), args.Listener.Port()
+	gw.Endpoint = gateway.Status.ApplyT(func(status any) string {
+		return EndpointURL(scheme, port, loadBalancerAddress(status))
+	}).(pulumi.StringOutput)
+	gw.ServedModels = pulumi.ToStringArray(ServedNames(args.Models)).ToStringArrayOutput()
+	gw.APIKeys = keys
+	if err := ctx.RegisterResourceOutputs(gw, pulumi.Map{
+		"endpoint":     gw.Endpoint,
+		"servedModels": gw.ServedModels,
+		"apiKeys":      gw.APIKeys,
+	}); err != nil {
+		return nil, err
+	}
+	return gw, nil
+}
+
+// loadBalancerAddress reads status.addresses[0].value of a Gateway.
+func loadBalancerAddress(status any) string {
+	s, _ := status.(map[string]any)
+	addrs, _ := s["addresses"].([]any)
+	if len(addrs) == 0 {
+		return ""
+	}
+	first, _ := addrs[0].(map[string]any)
+	v, _ := first["value"].(string)
+	return v
+}
+
+// EndpointURL is the OpenAI base URL for a load balancer address; empty
+// until the load balancer has one.
+func EndpointURL(scheme string, port int, address string) string {
+	if address == "" {
+		return ""
+	}
+	if (scheme == "http" && port == 80) || (scheme == "https" && port == 443) {
+		return fmt.Sprintf("%s://%s/v1", scheme, address)
+	}
+	return fmt.Sprintf("%s://%s:%d/v1", scheme, address, port)
+}
+
+// newAPIKeys generates one key per client and stores them in the Secret
+// the SecurityPolicy reads (client name -> key, no "Bearer " prefix).
+func newAPIKeys(ctx *pulumi.Context, name string, clients []Client, parent pulumi.ResourceOption, k8sOpts ...pulumi.ResourceOption) (pulumi.StringMapOutput, *corev1.Secret, error) {
+	keys := pulumi.StringMap{}
+	for _, c := range clients {
+		// 48 letters and digits: about 285 bits, and nothing that needs
+		// escaping in a header.
+		pw, err := random.NewRandomPassword(ctx, name+"-key-"+c.Name, &random.RandomPasswordArgs{
+			Length:  pulumi.Int(48),
+			Special: pulumi.Bool(false),
+		}, parent)
+		if err != nil {
+			return pulumi.StringMapOutput{}, nil, err
+		}
+		keys[c.Name] = pw.Result
+	}
+	secret, err := corev1.NewSecret(ctx, name+"-api-keys", &corev1.SecretArgs{
+		Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(APIKeySecretName), Namespace: pulumi.String(Namespace)},
+		Type:       pulumi.String("Opaque"),
+		StringData: keys,
+	}, append([]pulumi.ResourceOption{parent}, k8sOpts...)...)
+	if err != nil {
+		return pulumi.StringMapOutput{}, nil, err
+	}
+	return pulumi.ToSecret(keys.ToStringMapOutput()).(pulumi.StringMapOutput), secret, nil
+}
+
+// newRedis runs the rate limiter's counter store: one replica on the
+// system nodes, nothing persisted (losing counters only resets budgets).
+func newRedis(ctx *pulumi.Context, name string, nodeSelector map[string]string, opts ...pulumi.ResourceOption) (pulumi.Resource, error) {
+	labels := pulumi.StringMap{"app.kubernetes.io/name": pulumi.String("redis")}
+	deploy, err := appsv1.NewDeployment(ctx, name+"-redis", &appsv1.DeploymentArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("redis"), Namespace: pulumi.String(Namespace)},
+		Spec: &appsv1.DeploymentSpecArgs{
+			Replicas: pulumi.Int(1),
+			Selector: &metav1.LabelSelectorArgs{MatchLabels: labels},
+			Template: &corev1.PodTemplateSpecArgs{
+				Metadata: &metav1.ObjectMetaArgs{Labels: labels},
+				Spec: &corev1.PodSpecArgs{
+					NodeSelector: pulumi.ToStringMap(nodeSelector),
+					SecurityContext: &corev1.PodSecurityContextArgs{
+						RunAsNonRoot:   pulumi.Bool(true),
+						RunAsUser:      pulumi.Int(999), // the image's redis user
+						RunAsGroup:     pulumi.Int(999),
+						SeccompProfile: &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
+					},
+					Containers: corev1.ContainerArray{&corev1.ContainerArgs{
+						Name:  pulumi.String("redis"),
+						Image: pulumi.String(versions.RedisImage),
+						Args:  pulumi.ToStringArray([]string{"--save", "", "--appendonly", "no"}),
+						Ports: corev1.ContainerPortArray{&corev1.ContainerPortArgs{Name: pulumi.String("redis"), ContainerPort: pulumi.Int(6379)}},
+						Resources: &corev1.ResourceRequirementsArgs{
+							Requests: pulumi.StringMap{"cpu": pulumi.String("50m"), "memory": pulumi.String("64Mi")},
+							Limits:   pulumi.StringMap{"memory": pulumi.String("256Mi")},
+						},
+						ReadinessProbe: &corev1.ProbeArgs{TcpSocket: &corev1.TCPSocketActionArgs{Port: pulumi.Int(6379)}},
+						SecurityContext: &corev1.SecurityContextArgs{
+							AllowPrivilegeEscalation: pulumi.Bool(false),
+							ReadOnlyRootFilesystem:   pulumi.Bool(true),
+							Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.StringArray{pulumi.String("ALL")}},
+						},
+						VolumeMounts: corev1.VolumeMountArray{&corev1.VolumeMountArgs{Name: pulumi.String("data"), MountPath: pulumi.String("/data")}},
+					}},
+					Volumes: corev1.VolumeArray{&corev1.VolumeArgs{Name: pulumi.String("data"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}}},
+				},
+			},
+		},
+	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	_, err = corev1.NewService(ctx, name+"-redis", &corev1.ServiceArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("redis"), Namespace: pulumi.String(Namespace)},
+		Spec: &corev1.ServiceSpecArgs{
+			Selector: labels,
+			Ports:    corev1.ServicePortArray{&corev1.ServicePortArgs{Name: pulumi.String("redis"), Port: pulumi.Int(6379), TargetPort: pulumi.String("redis")}},
+		},
+	}, opts...)
+	return deploy, err
+}

@@ -1,0 +1,236 @@
+package gateway
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/llm-platform/llm-platform/render"
+)
+
+func route(model string, served ...string) ModelRoute {
+	return ModelRoute{Model: model, ServedNames: served, Namespace: "models", Service: model, Port: 8000}
+}
+
+func TestRouteObjectsOneRulePerServedName(t *testing.T) {
+	t.Parallel()
+	routes, err := RouteObjects([]ModelRoute{route("qwen", "qwen-7b", "qwen-sql"), route("llama", "llama-8b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(routes) != 1 {
+		t.Fatalf("%d routes", len(routes))
+	}
+	rules := routes[0]["spec"].(map[string]any)["rules"].([]any)
+	got := map[string]string{}
+	for _, r := range rules {
+		m := r.(map[string]any)
+		h := m["matches"].([]any)[0].(map[string]any)["headers"].([]any)[0].(map[string]any)
+		if h["name"] != ModelHeader || h["type"] != "Exact" {
+			t.Errorf("match %v", h)
+		}
+		got[h["value"].(string)] = m["backendRefs"].([]any)[0].(map[string]any)["name"].(string)
+	}
+	want := map[string]string{"qwen-7b": "qwen", "qwen-sql": "qwen", "llama-8b": "llama"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("rules %v, want %v", got, want)
+	}
+	costs := routes[0]["spec"].(map[string]any)["llmRequestCosts"].([]any)
+	var types []string
+	for _, c := range costs {
+		types = append(types, c.(map[string]any)["type"].(string))
+	}
+	if !slices.Equal(types, []string{"InputToken", "OutputToken", "TotalToken"}) {
+		t.Errorf("costs %v", types)
+	}
+}
+
+func TestRouteObjectsSplitAtFifteenRules(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ served, routes int }{{1, 1}, {15, 1}, {16, 2}, {31, 3}} {
+		var names []string
+		for i := range tt.served {
+			names = append(names, fmt.Sprintf("m-%02d", i))
+		}
+		routes, err := RouteObjects([]ModelRoute{route("big", names...)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(routes) != tt.routes {
+			t.Errorf("%d served names: %d routes, want %d", tt.served, len(routes), tt.routes)
+		}
+		total := 0
+		for i, r := range routes {
+			n := len(r["spec"].(map[string]any)["rules"].([]any))
+			if n > MaxRulesPerRoute {
+				t.Errorf("route %d has %d rules", i, n)
+			}
+			if r["metadata"].(map[string]any)["name"] != fmt.Sprintf("llm-models-%d", i) {
+				t.Errorf("route %d named %v", i, r["metadata"])
+			}
+			total += n
+		}
+		if total != tt.served {
+			t.Errorf("%d rules for %d served names", total, tt.served)
+		}
+	}
+}
+
+func TestRouteObjectsRejectDuplicateServedNames(t *testing.T) {
+	t.Parallel()
+	if _, err := RouteObjects([]ModelRoute{route("a", "x"), route("b", "x")}); err == nil {
+		t.Error("a served name routed to two models was accepted")
+	}
+}
+
+func TestBackendsPointAtTheService(t *testing.T) {
+	t.Parallel()
+	r := route("qwen", "qwen-7b")
+	b := BackendObject(r)["spec"].(map[string]any)["endpoints"].([]any)[0].(map[string]any)["fqdn"].(map[string]any)
+	if b["hostname"] != "qwen.models.svc.cluster.local" || b["port"] != 8000 {
+		t.Errorf("backend %v", b)
+	}
+	ai := AIServiceBackendObject(r)["spec"].(map[string]any)
+	if ai["schema"].(map[string]any)["name"] != "OpenAI" || ai["backendRef"].(map[string]any)["kind"] != "Backend" || ai["backendRef"].(map[string]any)["name"] != "qwen" {
+		t.Errorf("AI service backend %v", ai)
+	}
+}
+
+func TestLoadBalancerAnnotations(t *testing.T) {
+	t.Parallel()
+	internal := LoadBalancerAnnotations(Listener{Internal: true})
+	if internal["service.beta.kubernetes.io/aws-load-balancer-type"] != "nlb" || internal["service.beta.kubernetes.io/aws-load-balancer-internal"] != "true" {
+		t.Errorf("internal %v", internal)
+	}
+	public := LoadBalancerAnnotations(Listener{CertificateARN: "arn:aws:acm:us-east-1:1:certificate/x"})
+	if _, ok := public["service.beta.kubernetes.io/aws-load-balancer-internal"]; ok {
+		t.Error("internet-facing load balancer marked internal")
+	}
+	if public["service.beta.kubernetes.io/aws-load-balancer-ssl-cert"] == "" || public["service.beta.kubernetes.io/aws-load-balancer-ssl-ports"] != "443" {
+		t.Errorf("TLS annotations missing: %v", public)
+	}
+	for _, tt := range []struct {
+		l    Listener
+		addr string
+		want string
+	}{
+		{Listener{}, "lb.example", "http://lb.example/v1"},
+		{Listener{CertificateARN: "arn"}, "lb.example", "https://lb.example/v1"},
+		{Listener{}, "", ""},
+	} {
+		if got := EndpointURL(tt.l.Scheme(), tt.l.Port(), tt.addr); got != tt.want {
+			t.Errorf("EndpointURL(%+v, %q) = %q, want %q", tt.l, tt.addr, got, tt.want)
+		}
+	}
+}
+
+func TestRateLimitOnlyForLimitedClients(t *testing.T) {
+	t.Parallel()
+	if RateLimitPolicyObject([]Client{{Name: "a"}}) != nil {
+		t.Error("a policy without any limited client")
+	}
+	p := RateLimitPolicyObject([]Client{{Name: "a"}, {Name: "b", TokensPerHour: 1000}})
+	rules := p["spec"].(map[string]any)["rateLimit"].(map[string]any)["global"].(map[string]any)["rules"].([]any)
+	if len(rules) != 1 {
+		t.Fatalf("%d rules", len(rules))
+	}
+	r := rules[0].(map[string]any)
+	sel := r["clientSelectors"].([]any)[0].(map[string]any)["headers"].([]any)[0].(map[string]any)
+	if sel["name"] != ClientIDHeader || sel["value"] != "b" || r["limit"].(map[string]any)["requests"] != 1000 {
+		t.Errorf("rule %v", r)
+	}
+	if key := r["cost"].(map[string]any)["response"].(map[string]any)["metadata"].(map[string]any)["key"]; key != "llm_total_token" {
+		t.Errorf("charged on %v", key)
+	}
+}
+
+func renderGateway(t *testing.T, clients []Client) *render.Result {
+	t.Helper()
+	sc := &render.StackConfig{Project: "llm-platform", Stack: "test"}
+	res, err := render.Run(func(ctx *pulumi.Context) error {
+		provider, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
+		if err != nil {
+			return err
+		}
+		gw, err := NewGateway(ctx, "gw", &Args{
+			Listener: Listener{Internal: true, NodeSelector: map[string]string{"role": "system"}},
+			Clients:  clients,
+			Models:   []ModelRoute{route("qwen", "qwen-7b", "qwen-sql")},
+			Provider: provider,
+		})
+		if err != nil {
+			return err
+		}
+		if !pulumi.IsSecret(gw.APIKeys) {
+			return fmt.Errorf("API keys output is not a secret")
+		}
+		return nil
+	}, sc, "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestGatewayComponent(t *testing.T) {
+	t.Parallel()
+	res := renderGateway(t, []Client{{Name: "team-a", TokensPerHour: 5000}, {Name: "team-b"}})
+	keys := res.OfType("random:index/randomPassword:RandomPassword")
+	var keyNames []string
+	for _, k := range keys {
+		if strings.Contains(k.Name, "-key-") {
+			keyNames = append(keyNames, k.Name)
+			if k.Inputs["special"] != false || k.Inputs["length"].(float64) < 32 {
+				t.Errorf("key %s: %v", k.Name, k.Inputs)
+			}
+		}
+	}
+	if !slices.Equal(keyNames, []string{"gw-key-team-a", "gw-key-team-b"}) {
+		t.Errorf("keys %v", keyNames)
+	}
+	secret := res.Named("kubernetes:core/v1:Secret", "gw-api-keys")
+	if secret == nil || secret.Inputs["stringData"] != render.Secret {
+		t.Fatalf("API key secret = %+v, want its data masked as a secret", secret)
+	}
+	sp := res.Named("kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy", "gw-api-keys")
+	if sp == nil || sp.String("spec.apiKeyAuth.credentialRefs.0.name") != secret.String("metadata.name") {
+		t.Errorf("security policy does not read the key secret: %+v", sp)
+	}
+	if res.Named("kubernetes:apps/v1:Deployment", "gw-redis") == nil || res.Named("kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy", "gw-token-limits") == nil {
+		t.Error("a limited client needs Redis and the token policy")
+	}
+	eg := res.Named("kubernetes:helm.sh/v3:Release", "gw-envoy-gateway")
+	if eg.Inputs["skipCrds"] != true || eg.String("values.config.envoyGateway.rateLimit.backend.redis.url") == "" {
+		t.Errorf("envoy gateway release %v", eg.Inputs)
+	}
+	ai := res.Named("kubernetes:helm.sh/v3:Release", "gw-ai-gateway")
+	if ai.String("values.controller.mcp.sessionEncryption.seed") != render.Secret {
+		t.Error("the MCP session seed is not a generated secret")
+	}
+	route := res.Named("kubernetes:aigateway.envoyproxy.io/v1beta1:AIGatewayRoute", "gw-route-0")
+	for _, b := range []string{"gw-ai-backend-qwen", "gw-gateway"} {
+		dep := res.Named("kubernetes:aigateway.envoyproxy.io/v1beta1:AIServiceBackend", b)
+		if dep == nil {
+			dep = res.Named("kubernetes:gateway.networking.k8s.io/v1:Gateway", b)
+		}
+		if dep == nil || !slices.Contains(route.DependsOn, dep.URN) {
+			t.Errorf("route does not depend on %s", b)
+		}
+	}
+}
+
+func TestGatewayWithoutLimitsHasNoRedis(t *testing.T) {
+	t.Parallel()
+	res := renderGateway(t, []Client{{Name: "team-a"}})
+	if len(res.OfType("kubernetes:apps/v1:Deployment")) != 0 || len(res.OfType("kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy")) != 0 {
+		t.Error("Redis or a token policy without any limited client")
+	}
+	eg := res.Named("kubernetes:helm.sh/v3:Release", "gw-envoy-gateway")
+	if eg.String("values.config.envoyGateway.rateLimit.backend.type") != "" {
+		t.Error("rate-limit backend configured without limits")
+	}
+}

@@ -1,0 +1,410 @@
+package gateway
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+)
+
+// Names of the gateway's Kubernetes objects.
+const (
+	Namespace        = "llm-gateway"
+	ClassName        = "llm-platform"
+	GatewayName      = "llm-gateway"
+	ControllerName   = "gateway.envoyproxy.io/gatewayclass-controller"
+	APIKeySecretName = "llm-api-keys"
+	// ClientIDHeader carries the authenticated client's name to the
+	// backends and to the rate limiter.
+	ClientIDHeader = "x-client-id"
+	// ModelHeader is set by the AI Gateway from the request body's "model".
+	ModelHeader = "x-ai-eg-model"
+	// MaxRulesPerRoute is the AIGatewayRoute CRD's limit on spec.rules.
+	MaxRulesPerRoute = 15
+	// BufferLimit is how large a request Envoy buffers: the 32 KiB default
+	// rejects long prompts (a 128k-token context is about 512 KiB of text).
+	BufferLimit = "16Mi"
+	// RequestTimeout bounds one completion, streaming included.
+	RequestTimeout = "600s"
+
+	envoyGatewayNamespace = "envoy-gateway-system"
+	aiGatewayNamespace    = "envoy-ai-gateway-system"
+	aiGatewayController   = "ai-gateway-controller"
+)
+
+// Listener describes how the load balancer is exposed.
+type Listener struct {
+	// Internal selects an internal NLB (reachable from the VPC and what is
+	// peered or connected to it).
+	Internal bool
+	// SourceCIDRs restrict the NLB's clients.
+	SourceCIDRs []string
+	// CertificateARN terminates TLS on the NLB with an ACM certificate.
+	CertificateARN string
+	// NodeSelector places the Envoy proxies.
+	NodeSelector map[string]string
+}
+
+// Port is the listener port: 443 with a certificate, 80 without.
+func (l Listener) Port() int {
+	if l.CertificateARN != "" {
+		return 443
+	}
+	return 80
+}
+
+// Scheme is the URL scheme clients use.
+func (l Listener) Scheme() string {
+	if l.CertificateARN != "" {
+		return "https"
+	}
+	return "http"
+}
+
+func meta(name string) map[string]any {
+	return map[string]any{"name": name, "namespace": Namespace}
+}
+
+func gatewayRef() map[string]any {
+	return map[string]any{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": GatewayName}
+}
+
+func anyStrings(in []string) []any {
+	out := make([]any, len(in))
+	for i, s := range in {
+		out[i] = s
+	}
+	return out
+}
+
+func anyMap(in map[string]string) map[string]any {
+	out := map[string]any{}
+	for k, v := range in {
+		out[k] = v
+	}
+	return out
+}
+
+// LoadBalancerAnnotations are the Service annotations the in-tree AWS
+// cloud provider reads to create a Network Load Balancer.
+func LoadBalancerAnnotations(l Listener) map[string]string {
+	a := map[string]string{
+		"service.beta.kubernetes.io/aws-load-balancer-type":                              "nlb",
+		"service.beta.kubernetes.io/aws-load-balancer-cross-zone-load-balancing-enabled": "true",
+	}
+	if l.Internal {
+		a["service.beta.kubernetes.io/aws-load-balancer-internal"] = "true"
+	}
+	if l.CertificateARN != "" {
+		// TLS ends at the NLB; Envoy receives plain HTTP on 443.
+		a["service.beta.kubernetes.io/aws-load-balancer-ssl-cert"] = l.CertificateARN
+		a["service.beta.kubernetes.io/aws-load-balancer-ssl-ports"] = "443"
+		a["service.beta.kubernetes.io/aws-load-balancer-backend-protocol"] = "tcp"
+	}
+	return a
+}
+
+// GatewayClassObject is the class bound to Envoy Gateway.
+func GatewayClassObject() map[string]any {
+	return map[string]any{
+		"apiVersion": "gateway.networking.k8s.io/v1",
+		"kind":       "GatewayClass",
+		"metadata":   map[string]any{"name": ClassName},
+		"spec":       map[string]any{"controllerName": ControllerName},
+	}
+}
+
+// EnvoyProxyObject configures the Envoy data plane: two replicas on the
+// system nodes (a PDB keeps one up during node rollouts) behind the NLB.
+func EnvoyProxyObject(l Listener) map[string]any {
+	service := map[string]any{
+		"type":        "LoadBalancer",
+		"annotations": anyMap(LoadBalancerAnnotations(l)),
+	}
+	if len(l.SourceCIDRs) > 0 {
+		service["loadBalancerSourceRanges"] = anyStrings(l.SourceCIDRs)
+	}
+	return map[string]any{
+		"apiVersion": "gateway.envoyproxy.io/v1alpha1",
+		"kind":       "EnvoyProxy",
+		"metadata":   meta(GatewayName),
+		"spec": map[string]any{
+			"provider": map[string]any{
+				"type": "Kubernetes",
+				"kubernetes": map[string]any{
+					"envoyDeployment": map[string]any{
+						"replicas": 2,
+						"pod":      map[string]any{"nodeSelector": anyMap(l.NodeSelector)},
+						"container": map[string]any{
+							"resources": map[string]any{
+								"requests": map[string]any{"cpu": "250m", "memory": "256Mi"},
+								"limits":   map[string]any{"memory": "1Gi"},
+							},
+						},
+					},
+					"envoyPDB":     map[string]any{"minAvailable": 1},
+					"envoyService": service,
+				},
+			},
+		},
+	}
+}
+
+// GatewayObject is the Gateway with one HTTP listener. The waitFor
+// annotation makes `pulumi up` wait until the load balancer has an address,
+// so the endpoint output is real.
+func GatewayObject(l Listener) map[string]any {
+	return map[string]any{
+		"apiVersion": "gateway.networking.k8s.io/v1",
+		"kind":       "Gateway",
+		"metadata": map[string]any{
+			"name":        GatewayName,
+			"namespace":   Namespace,
+			"annotations": map[string]any{"pulumi.com/waitFor": "jsonpath={.status.addresses[0].value}"},
+		},
+		"spec": map[string]any{
+			"gatewayClassName": ClassName,
+			"listeners": []any{map[string]any{
+				"name":     "http",
+				"protocol": "HTTP",
+				"port":     l.Port(),
+				// Routes live in this namespace only.
+				"allowedRoutes": map[string]any{"namespaces": map[string]any{"from": "Same"}},
+			}},
+			"infrastructure": map[string]any{
+				"parametersRef": map[string]any{"group": "gateway.envoyproxy.io", "kind": "EnvoyProxy", "name": GatewayName},
+			},
+		},
+	}
+}
+
+// ClientTrafficPolicyObject raises the request buffer limit.
+func ClientTrafficPolicyObject() map[string]any {
+	return map[string]any{
+		"apiVersion": "gateway.envoyproxy.io/v1alpha1",
+		"kind":       "ClientTrafficPolicy",
+		"metadata":   meta(GatewayName + "-buffers"),
+		"spec": map[string]any{
+			"targetRefs": []any{gatewayRef()},
+			"connection": map[string]any{"bufferLimit": BufferLimit},
+		},
+	}
+}
+
+// SecurityPolicyObject requires an API key on every request: Envoy reads
+// it from the Authorization header (the "Bearer " prefix OpenAI clients
+// send is not part of the key), forwards the client's name and strips the
+// key before the request reaches a model.
+func SecurityPolicyObject() map[string]any {
+	return map[string]any{
+		"apiVersion": "gateway.envoyproxy.io/v1alpha1",
+		"kind":       "SecurityPolicy",
+		"metadata":   meta(APIKeySecretName),
+		"spec": map[string]any{
+			"targetRefs": []any{gatewayRef()},
+			"apiKeyAuth": map[string]any{
+				"credentialRefs":        []any{map[string]any{"group": "", "kind": "Secret", "name": APIKeySecretName}},
+				"extractFrom":           []any{map[string]any{"headers": []any{"Authorization"}}},
+				"forwardClientIDHeader": ClientIDHeader,
+				"sanitize":              true,
+			},
+		},
+	}
+}
+
+// ModelRoute is what the gateway needs to route to one model.
+type ModelRoute struct {
+	// Model is the model's config name; it names the backend objects.
+	Model string
+	// ServedNames are the OpenAI model names routed to it (the base model
+	// and each LoRA adapter).
+	ServedNames []string
+	// Namespace, Service and Port locate the vLLM Service.
+	Namespace string
+	Service   string
+	Port      int
+}
+
+// BackendObject points Envoy at the model's Service by DNS name.
+func BackendObject(r ModelRoute) map[string]any {
+	return map[string]any{
+		"apiVersion": "gateway.envoyproxy.io/v1alpha1",
+		"kind":       "Backend",
+		"metadata":   meta(r.Model),
+		"spec": map[string]any{
+			"endpoints": []any{map[string]any{
+				"fqdn": map[string]any{"hostname": fmt.Sprintf("%s.%s.svc.cluster.local", r.Service, r.Namespace), "port": r.Port},
+			}},
+		},
+	}
+}
+
+// AIServiceBackendObject declares the model as an OpenAI-schema backend.
+func AIServiceBackendObject(r ModelRoute) map[string]any {
+	return map[string]any{
+		"apiVersion": "aigateway.envoyproxy.io/v1beta1",
+		"kind":       "AIServiceBackend",
+		"metadata":   meta(r.Model),
+		"spec": map[string]any{
+			"schema":     map[string]any{"name": "OpenAI"},
+			"backendRef": map[string]any{"group": "gateway.envoyproxy.io", "kind": "Backend", "name": r.Model},
+		},
+	}
+}
+
+// RouteObjects returns the AIGatewayRoute(s) for all models: one rule per
+// served name, in name order, split into routes of at most
+// MaxRulesPerRoute rules (llm-models-0, llm-models-1, ...). Every route
+// records input, output and total tokens as request costs, which the
+// token rate limits and the usage metrics read.
+func RouteObjects(models []ModelRoute) ([]map[string]any, error) {
+	type rule struct{ served, model string }
+	var rules []rule
+	owner := map[string]string{}
+	for _, m := range models {
+		for _, s := range m.ServedNames {
+			if prev, dup := owner[s]; dup {
+				return nil, fmt.Errorf("gateway: served name %q is used by models %s and %s", s, prev, m.Model)
+			}
+			owner[s] = m.Model
+			rules = append(rules, rule{s, m.Model})
+		}
+	}
+	sort.Slice(rules, func(i, j int) bool { return rules[i].served < rules[j].served })
+	var routes []map[string]any
+	for i := 0; i < len(rules); i += MaxRulesPerRoute {
+		chunk := rules[i:min(i+MaxRulesPerRoute, len(rules))]
+		var specRules []any
+		for _, r := range chunk {
+			specRules = append(specRules, map[string]any{
+				"matches": []any{map[string]any{"headers": []any{
+					map[string]any{"type": "Exact", "name": ModelHeader, "value": r.served},
+				}}},
+				"backendRefs": []any{map[string]any{"name": r.model}},
+				"timeouts":    map[string]any{"request": RequestTimeout},
+			})
+		}
+		routes = append(routes, map[string]any{
+			"apiVersion": "aigateway.envoyproxy.io/v1beta1",
+			"kind":       "AIGatewayRoute",
+			"metadata":   meta(fmt.Sprintf("llm-models-%d", len(routes))),
+			"spec": map[string]any{
+				"parentRefs": []any{gatewayRef()},
+				"rules":      specRules,
+				"llmRequestCosts": []any{
+					map[string]any{"metadataKey": "llm_input_token", "type": "InputToken"},
+					map[string]any{"metadataKey": "llm_output_token", "type": "OutputToken"},
+					map[string]any{"metadataKey": "llm_total_token", "type": "TotalToken"},
+				},
+			},
+		})
+	}
+	return routes, nil
+}
+
+// ServedNames lists every served name of the models, sorted.
+func ServedNames(models []ModelRoute) []string {
+	var out []string
+	for _, m := range models {
+		out = append(out, m.ServedNames...)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Client is one API consumer.
+type Client struct {
+	Name string
+	// TokensPerHour limits the client's total tokens; 0 is unlimited.
+	TokensPerHour int
+}
+
+// RateLimitPolicyObject charges each limited client's total tokens (input
+// plus output, from the AI Gateway's metadata, once the response is known)
+// against an hourly budget. The request itself costs nothing: the budget is
+// checked before, and charged after, each completion. Nil when no client
+// has a limit.
+func RateLimitPolicyObject(clients []Client) map[string]any {
+	var rules []any
+	for _, c := range clients {
+		if c.TokensPerHour <= 0 {
+			continue
+		}
+		rules = append(rules, map[string]any{
+			"clientSelectors": []any{map[string]any{"headers": []any{
+				map[string]any{"name": ClientIDHeader, "type": "Exact", "value": c.Name},
+			}}},
+			"limit": map[string]any{"requests": c.TokensPerHour, "unit": "Hour"},
+			"cost": map[string]any{
+				"request": map[string]any{"from": "Number", "number": 0},
+				"response": map[string]any{"from": "Metadata", "metadata": map[string]any{
+					"namespace": "io.envoy.ai_gateway", "key": "llm_total_token",
+				}},
+			},
+		})
+	}
+	if len(rules) == 0 {
+		return nil
+	}
+	return map[string]any{
+		"apiVersion": "gateway.envoyproxy.io/v1alpha1",
+		"kind":       "BackendTrafficPolicy",
+		"metadata":   meta("llm-token-limits"),
+		"spec": map[string]any{
+			"targetRefs": []any{gatewayRef()},
+			"rateLimit":  map[string]any{"type": "Global", "global": map[string]any{"rules": rules}},
+		},
+	}
+}
+
+// EnvoyGatewayValues are the gateway-helm values: the AI Gateway extension
+// hooks (as the AI Gateway's envoy-gateway-values.yaml sets them), the
+// Backend API, the controller on the system nodes, and the Redis rate
+// limit backend when token limits are used.
+func EnvoyGatewayValues(nodeSelector map[string]string, redisURL string) map[string]any {
+	envoyGateway := map[string]any{
+		"gateway":  map[string]any{"controllerName": ControllerName},
+		"provider": map[string]any{"type": "Kubernetes"},
+		"extensionApis": map[string]any{
+			"enableEnvoyPatchPolicy": true,
+			"enableBackend":          true,
+		},
+		"extensionManager": map[string]any{
+			"hooks": map[string]any{"xdsTranslator": map[string]any{
+				"translation": map[string]any{
+					"listener": map[string]any{"includeAll": true},
+					"route":    map[string]any{"includeAll": true},
+					"cluster":  map[string]any{"includeAll": true},
+					"secret":   map[string]any{"includeAll": true},
+				},
+				"post": []any{"Translation", "Cluster", "Route"},
+			}},
+			"service": map[string]any{"fqdn": map[string]any{
+				"hostname": fmt.Sprintf("%s.%s.svc.cluster.local", aiGatewayController, aiGatewayNamespace),
+				"port":     1063,
+			}},
+		},
+	}
+	if redisURL != "" {
+		envoyGateway["rateLimit"] = map[string]any{"backend": map[string]any{
+			"type": "Redis", "redis": map[string]any{"url": redisURL},
+		}}
+	}
+	return map[string]any{
+		"config": map[string]any{"envoyGateway": envoyGateway},
+		"deployment": map[string]any{
+			"replicas": 2,
+			"pod":      map[string]any{"nodeSelector": anyMap(nodeSelector)},
+		},
+		"podDisruptionBudget": map[string]any{"minAvailable": 1},
+	}
+}
+
+// AIGatewayValues are the ai-gateway-helm values: the controller on the
+// system nodes (the MCP session seed is set separately, as a secret).
+func AIGatewayValues(nodeSelector map[string]string) map[string]any {
+	return map[string]any{
+		"controller": map[string]any{
+			"nodeSelector": anyMap(nodeSelector),
+		},
+	}
+}
