@@ -18,6 +18,9 @@ const (
 	ClientIDHeader = "x-client-id"
 	// ModelHeader is set by the AI Gateway from the request body's "model".
 	ModelHeader = "x-ai-eg-model"
+	// EnvoyNamespace runs Envoy Gateway and its Envoy proxies (with the AI
+	// Gateway external processor as a sidecar).
+	EnvoyNamespace = "envoy-gateway-system"
 	// MaxRulesPerRoute is the AIGatewayRoute CRD's limit on spec.rules.
 	MaxRulesPerRoute = 15
 	// BufferLimit is how large a request Envoy buffers: the 32 KiB default
@@ -26,7 +29,7 @@ const (
 	// RequestTimeout bounds one completion, streaming included.
 	RequestTimeout = "600s"
 
-	envoyGatewayNamespace = "envoy-gateway-system"
+	envoyGatewayNamespace = EnvoyNamespace
 	aiGatewayNamespace    = "envoy-ai-gateway-system"
 	aiGatewayController   = "ai-gateway-controller"
 )
@@ -400,11 +403,14 @@ func EnvoyGatewayValues(nodeSelector map[string]string, redisURL string) map[str
 }
 
 // AIGatewayValues are the ai-gateway-helm values: the controller on the
-// system nodes (the MCP session seed is set separately, as a secret).
+// system nodes, and the client id as a metrics label (client_id), so token
+// use can be charted per client (the MCP session seed is set separately,
+// as a secret).
 func AIGatewayValues(nodeSelector map[string]string) map[string]any {
 	return map[string]any{
 		"controller": map[string]any{
-			"nodeSelector": anyMap(nodeSelector),
+			"nodeSelector":                   anyMap(nodeSelector),
+			"metricsRequestHeaderAttributes": ClientIDHeader + ":client.id",
 		},
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/llm-platform/llm-platform/gateway"
 	"github.com/llm-platform/llm-platform/gpu"
 	"github.com/llm-platform/llm-platform/network"
+	"github.com/llm-platform/llm-platform/observability"
 	"github.com/llm-platform/llm-platform/storage"
 	"github.com/llm-platform/llm-platform/tags"
 	"github.com/llm-platform/llm-platform/versions"
@@ -143,7 +144,7 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 	ctx.Export("servedModels", gw.ServedModels)
 	ctx.Export("apiKeys", gw.APIKeys)
 
-	_, err = gpu.NewPool(ctx, "gpu-l4", &gpu.Args{
+	pool, err := gpu.NewPool(ctx, "gpu-l4", &gpu.Args{
 		NodeClass: gpu.NodeClassSpec{
 			ClusterName:         k8s.Name,
 			NodeRoleName:        cluster.KarpenterNodeRoleName(k8s.Name),
@@ -164,7 +165,51 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 		Karpenter:           k8s.Karpenter,
 		KarpenterNodeAccess: k8s.KarpenterNodeAccess,
 	})
-	return err
+	if err != nil {
+		return err
+	}
+
+	if cfg.ObservabilityLayer() {
+		obs, err := observability.NewStack(ctx, k8s.Name+"-observability", &observability.Args{
+			Partition:          acct.Partition,
+			ClusterName:        k8s.ClusterName,
+			EBSCSIVersion:      versions.Addons[cfg.Cluster.KubernetesVersion].EBSCSI,
+			RoleNamePrefix:     k8s.Name,
+			Tags:               baseTags,
+			Retention:          cfg.Observability.Retention,
+			StorageGiB:         cfg.Observability.StorageGiB,
+			ErrorRatioTarget:   cfg.Observability.ErrorRatioTarget,
+			Models:             modelSLOs(cfg),
+			ModelNamespace:     storage.Namespace,
+			GPUPool:            gpu.PoolName,
+			GPUNodeSelector:    pool.NodeSelector,
+			GPUTaintKey:        pool.Toleration,
+			SystemNodeSelector: map[string]string{cluster.SystemNodeLabelKey: cluster.SystemNodeLabelValue},
+			EnvoyNamespace:     gateway.EnvoyNamespace,
+			KarpenterNamespace: cluster.KarpenterNamespace,
+			KEDANamespace:      "keda",
+			Provider:           k8s.Provider,
+			DependsOn:          []pulumi.Resource{k8s.SystemNodes},
+		})
+		if err != nil {
+			return err
+		}
+		ctx.Export("prometheusUrl", obs.PrometheusURL)
+		ctx.Export("grafanaAdminPassword", obs.GrafanaAdminPassword)
+	}
+	return nil
+}
+
+// modelSLOs are the models' objectives for the alerts.
+func modelSLOs(cfg *config.Config) []observability.ModelSLO {
+	out := make([]observability.ModelSLO, len(cfg.Models))
+	for i, m := range cfg.Models {
+		out[i] = observability.ModelSLO{
+			Name: m.Name, ServedName: m.ServedName, Namespace: storage.Namespace,
+			TTFTTargetSeconds: m.TTFTTargetSeconds, MinReplicas: m.MinReplicas,
+		}
+	}
+	return out
 }
 
 func gatewayClients(cfg *config.Config) []gateway.Client {

@@ -66,6 +66,18 @@ const (
 	RedisImage = "redis:8.2.4-alpine3.22"
 )
 
+// Metrics stack. kube-prometheus-stack 88.6.5 (the last 88.x; 89.0 moved
+// to a breaking Grafana chart) ships prometheus-operator v0.93.1, whose
+// CRDs the validation tests load. dcgm-exporter 4.8.x labels series with
+// "hostname" (4.8.3 renamed it from "Hostname").
+const (
+	KubePrometheusStackChart   = "oci://ghcr.io/prometheus-community/charts/kube-prometheus-stack"
+	KubePrometheusStackVersion = "88.6.5"
+	PrometheusOperatorVersion  = "v0.93.1"
+	DCGMExporterRepo           = "https://nvidia.github.io/dcgm-exporter/helm-charts"
+	DCGMExporterVersion        = "4.8.4"
+)
+
 // EKSAddons are the managed addon versions for one Kubernetes minor version.
 type EKSAddons struct {
 	VPCCNI           string
@@ -74,6 +86,8 @@ type EKSAddons struct {
 	PodIdentityAgent string
 	// EFSCSI is aws-efs-csi-driver, 3.x: S3 Files volumes need 3.0+.
 	EFSCSI string
+	// EBSCSI is aws-ebs-csi-driver (Prometheus' gp3 volume).
+	EBSCSI string
 }
 
 // Addons maps each supported Kubernetes version to its addon versions, from
@@ -82,13 +96,15 @@ type EKSAddons struct {
 // describe-addon-versions` output published in August 2026). kube-proxy
 // must match the cluster minor version; coredns builds are cleared per
 // Kubernetes version; vpc-cni and the Pod Identity agent are the same build
-// across 1.34-1.36. aws-efs-csi-driver builds are those seen pinned for each
+// across 1.34-1.36. aws-ebs-csi-driver v1.66.0 is pinned on 1.35 and 1.36
+// in public EKS configurations (checked against the 1.36 addon catalogue)
+// and supports every Kubernetes version EKS supports. aws-efs-csi-driver builds are those seen pinned for each
 // Kubernetes version in public EKS configurations (3.3.0 is the newest
 // confirmed on 1.36).
 var Addons = map[string]EKSAddons{
-	"1.34": {VPCCNI: "v1.22.4-eksbuild.3", CoreDNS: "v1.13.2-eksbuild.11", KubeProxy: "v1.34.6-eksbuild.13", PodIdentityAgent: "v1.3.10-eksbuild.3", EFSCSI: "v3.4.0-eksbuild.1"},
-	"1.35": {VPCCNI: "v1.22.4-eksbuild.3", CoreDNS: "v1.14.3-eksbuild.3", KubeProxy: "v1.35.3-eksbuild.13", PodIdentityAgent: "v1.3.10-eksbuild.3", EFSCSI: "v3.4.2-eksbuild.1"},
-	"1.36": {VPCCNI: "v1.22.4-eksbuild.3", CoreDNS: "v1.14.3-eksbuild.3", KubeProxy: "v1.36.0-eksbuild.14", PodIdentityAgent: "v1.3.10-eksbuild.3", EFSCSI: "v3.3.0-eksbuild.1"},
+	"1.34": {VPCCNI: "v1.22.4-eksbuild.3", CoreDNS: "v1.13.2-eksbuild.11", KubeProxy: "v1.34.6-eksbuild.13", PodIdentityAgent: "v1.3.10-eksbuild.3", EFSCSI: "v3.4.0-eksbuild.1", EBSCSI: "v1.66.0-eksbuild.1"},
+	"1.35": {VPCCNI: "v1.22.4-eksbuild.3", CoreDNS: "v1.14.3-eksbuild.3", KubeProxy: "v1.35.3-eksbuild.13", PodIdentityAgent: "v1.3.10-eksbuild.3", EFSCSI: "v3.4.2-eksbuild.1", EBSCSI: "v1.66.0-eksbuild.1"},
+	"1.36": {VPCCNI: "v1.22.4-eksbuild.3", CoreDNS: "v1.14.3-eksbuild.3", KubeProxy: "v1.36.0-eksbuild.14", PodIdentityAgent: "v1.3.10-eksbuild.3", EFSCSI: "v3.3.0-eksbuild.1", EBSCSI: "v1.66.0-eksbuild.1"},
 }
 
 // SupportedKubernetesVersions are the EKS versions in standard support for

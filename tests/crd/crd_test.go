@@ -32,10 +32,11 @@ func load(t *testing.T) *Validator {
 func TestCRDVersionsMatchDeployedVersions(t *testing.T) {
 	t.Parallel()
 	pins := map[string]string{
-		"github.com/aws/karpenter-provider-aws": "v" + versions.KarpenterVersion,
-		"sigs.k8s.io/gateway-api":               versions.GatewayAPIVersion,
-		"github.com/envoyproxy/gateway":         versions.EnvoyGatewayVersion,
-		"github.com/envoyproxy/ai-gateway":      versions.AIGatewayVersion,
+		"github.com/aws/karpenter-provider-aws":              "v" + versions.KarpenterVersion,
+		"sigs.k8s.io/gateway-api":                            versions.GatewayAPIVersion,
+		"github.com/envoyproxy/gateway":                      versions.EnvoyGatewayVersion,
+		"github.com/envoyproxy/ai-gateway":                   versions.AIGatewayVersion,
+		"github.com/prometheus-operator/prometheus-operator": versions.PrometheusOperatorVersion,
 	}
 	for _, s := range Sources {
 		want, ok := pins[s.Module]
@@ -44,6 +45,9 @@ func TestCRDVersionsMatchDeployedVersions(t *testing.T) {
 			continue
 		}
 		m, err := ResolveModule(s.Module)
+		if s.Version != "" {
+			m, err = DownloadModule(s.Module, s.Version)
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -133,6 +137,7 @@ func TestRenderedCustomResourcesValid(t *testing.T) {
 		"gateway.envoyproxy.io/v1alpha1 SecurityPolicy", "gateway.envoyproxy.io/v1alpha1 ClientTrafficPolicy",
 		"gateway.envoyproxy.io/v1alpha1 BackendTrafficPolicy",
 		"aigateway.envoyproxy.io/v1beta1 AIGatewayRoute", "aigateway.envoyproxy.io/v1beta1 AIServiceBackend",
+		"monitoring.coreos.com/v1 PodMonitor", "monitoring.coreos.com/v1 ServiceMonitor", "monitoring.coreos.com/v1 PrometheusRule",
 	} {
 		if checked[want] == 0 {
 			t.Errorf("no %s was rendered and validated (checked %v)", want, checked)

@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+
+	"github.com/llm-platform/llm-platform/versions"
 )
 
 // Source is a set of CRD files inside an upstream Go module. The module's
@@ -14,6 +16,10 @@ import (
 // test pins to the version the platform deploys.
 type Source struct {
 	Module string
+	// Version, when set, is fetched from the module cache (or the module
+	// proxy) directly, without being a requirement of this module: for
+	// projects whose Go dependency graph is not worth importing.
+	Version string
 	// Globs are paths inside the module.
 	Globs []string
 }
@@ -30,6 +36,8 @@ var Sources = []Source{
 	{Module: "github.com/envoyproxy/gateway", Globs: []string{"charts/gateway-helm/charts/crds/crds/generated/*.yaml"}},
 	// Envoy AI Gateway (AIGatewayRoute, AIServiceBackend...).
 	{Module: "github.com/envoyproxy/ai-gateway", Globs: []string{"manifests/charts/ai-gateway-crds-helm/templates/*.yaml"}},
+	// Prometheus operator (ServiceMonitor, PodMonitor, PrometheusRule).
+	{Module: "github.com/prometheus-operator/prometheus-operator", Version: versions.PrometheusOperatorVersion, Globs: []string{"example/prometheus-operator-crd/*.yaml"}},
 }
 
 // Module is a resolved module of the build list.
@@ -66,11 +74,36 @@ func ResolveModule(path string) (Module, error) {
 	return m, nil
 }
 
+// DownloadModule fetches an exact module version into the module cache and
+// returns where it is. It runs outside any module, so the version needs no
+// go.mod requirement; the checksum database still verifies it.
+func DownloadModule(path, version string) (Module, error) {
+	cmd := exec.Command("go", "mod", "download", "-json", path+"@"+version)
+	cmd.Dir = os.TempDir()
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GO111MODULE=on")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return Module{}, fmt.Errorf("go mod download %s@%s: %w", path, version, err)
+	}
+	var m Module
+	if err := json.Unmarshal(out, &m); err != nil {
+		return Module{}, err
+	}
+	return m, nil
+}
+
 // LoadSources builds a validator from every Source.
 func LoadSources(sources []Source) (*Validator, error) {
 	v := NewValidator()
 	for _, s := range sources {
-		m, err := ResolveModule(s.Module)
+		var m Module
+		var err error
+		if s.Version != "" {
+			m, err = DownloadModule(s.Module, s.Version)
+		} else {
+			m, err = ResolveModule(s.Module)
+		}
 		if err != nil {
 			return nil, err
 		}

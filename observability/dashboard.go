@@ -1,0 +1,168 @@
+package observability
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// The dashboard is built from Go values: every query is a plain string the
+// tests parse, and panel ids and layout are computed, never hand-edited.
+
+type dashboard struct {
+	UID           string     `json:"uid"`
+	Title         string     `json:"title"`
+	Tags          []string   `json:"tags"`
+	SchemaVersion int        `json:"schemaVersion"`
+	Refresh       string     `json:"refresh"`
+	Time          timeRange  `json:"time"`
+	Templating    templating `json:"templating"`
+	Panels        []panel    `json:"panels"`
+}
+
+type timeRange struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+type templating struct {
+	List []variable `json:"list"`
+}
+
+type variable struct {
+	Name       string     `json:"name"`
+	Label      string     `json:"label"`
+	Type       string     `json:"type"`
+	Datasource datasource `json:"datasource"`
+	Query      string     `json:"query"`
+	Refresh    int        `json:"refresh"`
+	Multi      bool       `json:"multi"`
+	IncludeAll bool       `json:"includeAll"`
+}
+
+type datasource struct {
+	Type string `json:"type"`
+	UID  string `json:"uid"`
+}
+
+type gridPos struct {
+	H int `json:"h"`
+	W int `json:"w"`
+	X int `json:"x"`
+	Y int `json:"y"`
+}
+
+type target struct {
+	RefID        string     `json:"refId"`
+	Expr         string     `json:"expr"`
+	LegendFormat string     `json:"legendFormat"`
+	Datasource   datasource `json:"datasource"`
+}
+
+type fieldConfig struct {
+	Defaults struct {
+		Unit string `json:"unit"`
+	} `json:"defaults"`
+}
+
+type panel struct {
+	ID          int         `json:"id"`
+	Title       string      `json:"title"`
+	Type        string      `json:"type"`
+	GridPos     gridPos     `json:"gridPos"`
+	Datasource  datasource  `json:"datasource"`
+	FieldConfig fieldConfig `json:"fieldConfig"`
+	Targets     []target    `json:"targets"`
+}
+
+// prometheusDS is the datasource kube-prometheus-stack provisions.
+var prometheusDS = datasource{Type: "prometheus", UID: "prometheus"}
+
+// Query is one dashboard query with its legend.
+type Query struct {
+	Expr, Legend string
+}
+
+// Panel is one dashboard graph.
+type Panel struct {
+	Title, Unit string
+	Queries     []Query
+}
+
+const modelSel = `model_name=~"$model"`
+
+// DashboardPanels are the platform dashboard's graphs, per model (the
+// $model variable), GPU node and client.
+func DashboardPanels(modelNamespace string) []Panel {
+	q := func(expr, legend string) Query { return Query{Expr: expr, Legend: legend} }
+	quantile := func(p, metric string) Query {
+		return q(fmt.Sprintf(`histogram_quantile(%s, sum by (le, model_name) (rate(%s_bucket{%s}[5m])))`, p, metric, modelSel),
+			"{{model_name}} p"+p[2:])
+	}
+	return []Panel{
+		{Title: "Requests per second", Unit: "reqps", Queries: []Query{
+			q(`sum by (model_name) (rate(vllm:request_success_total{`+modelSel+`}[5m]))`, "{{model_name}}"),
+		}},
+		{Title: "Time to first token", Unit: "s", Queries: []Query{
+			quantile("0.50", "vllm:time_to_first_token_seconds"), quantile("0.95", "vllm:time_to_first_token_seconds"),
+		}},
+		{Title: "Inter-token latency", Unit: "s", Queries: []Query{
+			quantile("0.50", "vllm:inter_token_latency_seconds"), quantile("0.95", "vllm:inter_token_latency_seconds"),
+		}},
+		{Title: "Tokens per second", Unit: "short", Queries: []Query{
+			q(`sum by (model_name) (rate(vllm:prompt_tokens_total{`+modelSel+`}[5m]))`, "{{model_name}} in"),
+			q(`sum by (model_name) (rate(vllm:generation_tokens_total{`+modelSel+`}[5m]))`, "{{model_name}} out"),
+		}},
+		{Title: "Running vs waiting requests", Unit: "short", Queries: []Query{
+			q(`sum by (model_name) (vllm:num_requests_running{`+modelSel+`})`, "{{model_name}} running"),
+			q(`sum by (model_name) (vllm:num_requests_waiting{`+modelSel+`})`, "{{model_name}} waiting"),
+		}},
+		{Title: "KV cache use", Unit: "percentunit", Queries: []Query{
+			q(`max by (model_name) (vllm:kv_cache_usage_perc{`+modelSel+`})`, "{{model_name}}"),
+		}},
+		{Title: "Replicas: desired vs ready", Unit: "short", Queries: []Query{
+			q(fmt.Sprintf(`sum by (deployment) (kube_deployment_spec_replicas{namespace=%q})`, modelNamespace), "{{deployment}} desired"),
+			q(fmt.Sprintf(`sum by (deployment) (kube_deployment_status_replicas_available{namespace=%q})`, modelNamespace), "{{deployment}} ready"),
+		}},
+		{Title: "GPU utilization", Unit: "percent", Queries: []Query{
+			q(`avg by (hostname, gpu) (DCGM_FI_DEV_GPU_UTIL)`, "{{hostname}} gpu{{gpu}}"),
+		}},
+		{Title: "GPU memory used", Unit: "decmbytes", Queries: []Query{
+			q(`sum by (hostname, gpu) (DCGM_FI_DEV_FB_USED)`, "{{hostname}} gpu{{gpu}}"),
+		}},
+		{Title: "GPU power", Unit: "watt", Queries: []Query{
+			q(`sum by (hostname, gpu) (DCGM_FI_DEV_POWER_USAGE)`, "{{hostname}} gpu{{gpu}}"),
+		}},
+		{Title: "Tokens per client", Unit: "short", Queries: []Query{
+			q(`sum by (client_id, gen_ai_token_type) (rate(gen_ai_client_token_usage_sum{gen_ai_token_type!="total"}[5m]))`, "{{client_id}} {{gen_ai_token_type}}"),
+		}},
+	}
+}
+
+// DashboardJSON renders the Grafana dashboard: two panels per row, ids in
+// order from 1.
+func DashboardJSON(modelNamespace string) string {
+	d := dashboard{
+		UID: "llm-platform", Title: "LLM platform", Tags: []string{"llm-platform"},
+		SchemaVersion: 39, Refresh: "30s", Time: timeRange{From: "now-3h", To: "now"},
+		Templating: templating{List: []variable{{
+			Name: "model", Label: "Model", Type: "query", Datasource: prometheusDS,
+			Query: "label_values(vllm:num_requests_running, model_name)", Refresh: 2, Multi: true, IncludeAll: true,
+		}}},
+	}
+	for i, p := range DashboardPanels(modelNamespace) {
+		pn := panel{
+			ID: i + 1, Title: p.Title, Type: "timeseries", Datasource: prometheusDS,
+			GridPos: gridPos{H: 8, W: 12, X: (i % 2) * 12, Y: (i / 2) * 8},
+		}
+		pn.FieldConfig.Defaults.Unit = p.Unit
+		for j, qq := range p.Queries {
+			pn.Targets = append(pn.Targets, target{RefID: string(rune('A' + j)), Expr: qq.Expr, LegendFormat: qq.Legend, Datasource: prometheusDS})
+		}
+		d.Panels = append(d.Panels, pn)
+	}
+	b, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		panic(err) // plain structs always marshal
+	}
+	return string(b)
+}

@@ -1,0 +1,94 @@
+// Package metrics is the one list of the Prometheus metrics the platform's
+// alerts, dashboard and autoscaling queries may use, with the component
+// that exposes each. Tests parse every query the platform renders and fail
+// on a metric that is not listed here; the list itself is checked against
+// its sources when a pinned version changes.
+//
+// It has no dependencies, so the CRD/PromQL test module can import it.
+package metrics
+
+// Metric is one exposed metric family.
+type Metric struct {
+	Name string
+	// Histogram families also expose _bucket, _sum and _count series.
+	Histogram bool
+	// Source is the component and version that exposes it.
+	Source string
+}
+
+// Label names the queries group and filter by.
+const (
+	// VLLMModel is vLLM's label for the served model name.
+	VLLMModel = "model_name"
+	// GatewayModel is the AI Gateway's label for the requested model.
+	GatewayModel = "gen_ai_request_model"
+	// GatewayTokenType is input, output or total.
+	GatewayTokenType = "gen_ai_token_type"
+	// GatewayClient is the authenticated client, mapped from the
+	// x-client-id header by the AI Gateway's metricsRequestHeaderAttributes.
+	GatewayClient = "client_id"
+	// GatewayErrorType is set on failed requests only.
+	GatewayErrorType = "error_type"
+)
+
+// Sources.
+const (
+	vllm      = "vLLM v0.31 (docs/design/metrics.md)"
+	aiGateway = "Envoy AI Gateway v1.0 extproc, port 1064 (internal/metrics/genai.go, OpenTelemetry names with unit suffixes)"
+	dcgm      = "NVIDIA DCGM exporter, port 9400"
+	ksm       = "kube-state-metrics (kube-prometheus-stack)"
+	karpenter = "Karpenter v1.14 controller"
+)
+
+// Known lists every metric the platform's queries may reference.
+var Known = []Metric{
+	{Name: "vllm:num_requests_running", Source: vllm},
+	{Name: "vllm:num_requests_waiting", Source: vllm},
+	{Name: "vllm:kv_cache_usage_perc", Source: vllm},
+	{Name: "vllm:time_to_first_token_seconds", Histogram: true, Source: vllm},
+	{Name: "vllm:inter_token_latency_seconds", Histogram: true, Source: vllm},
+	{Name: "vllm:e2e_request_latency_seconds", Histogram: true, Source: vllm},
+	{Name: "vllm:request_success_total", Source: vllm},
+	{Name: "vllm:prompt_tokens_total", Source: vllm},
+	{Name: "vllm:generation_tokens_total", Source: vllm},
+
+	{Name: "gen_ai_client_token_usage", Histogram: true, Source: aiGateway},
+	{Name: "gen_ai_server_request_duration_seconds", Histogram: true, Source: aiGateway},
+	{Name: "gen_ai_server_time_to_first_token_seconds", Histogram: true, Source: aiGateway},
+	{Name: "gen_ai_server_time_per_output_token_seconds", Histogram: true, Source: aiGateway},
+
+	{Name: "DCGM_FI_DEV_GPU_UTIL", Source: dcgm},
+	{Name: "DCGM_FI_DEV_FB_USED", Source: dcgm},
+	{Name: "DCGM_FI_DEV_FB_FREE", Source: dcgm},
+	{Name: "DCGM_FI_DEV_POWER_USAGE", Source: dcgm},
+	{Name: "DCGM_FI_DEV_XID_ERRORS", Source: dcgm},
+
+	{Name: "kube_job_status_failed", Source: ksm},
+	{Name: "kube_deployment_status_replicas_available", Source: ksm},
+	{Name: "kube_deployment_spec_replicas", Source: ksm},
+
+	{Name: "karpenter_nodepools_usage", Source: karpenter},
+	{Name: "karpenter_nodepools_limit", Source: karpenter},
+}
+
+// Series returns every series name a query may use: the families, and for
+// histograms their _bucket, _sum and _count series.
+func Series() map[string]bool {
+	out := map[string]bool{}
+	for _, m := range Known {
+		out[m.Name] = true
+		if m.Histogram {
+			for _, s := range []string{"_bucket", "_sum", "_count"} {
+				out[m.Name+s] = true
+			}
+		}
+	}
+	return out
+}
+
+// Pod labels the monitors select on. The models package puts VLLMLabel on
+// every vLLM pod.
+const (
+	ComponentLabel = "llm-platform/component"
+	VLLMComponent  = "vllm"
+)

@@ -1,0 +1,293 @@
+package observability
+
+import (
+	"fmt"
+
+	awseks "github.com/pulumi/pulumi-aws/sdk/v7/go/aws/eks"
+	"github.com/pulumi/pulumi-aws/sdk/v7/go/aws/iam"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	storagev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/storage/v1"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/llm-platform/llm-platform/iampolicy"
+	"github.com/llm-platform/llm-platform/manifest"
+	"github.com/llm-platform/llm-platform/tags"
+	"github.com/llm-platform/llm-platform/versions"
+)
+
+// StorageClassName is the gp3 class Prometheus' volume uses.
+const StorageClassName = "gp3"
+
+// Args configures the metrics stack.
+type Args struct {
+	// Partition, ClusterName, EBSCSIVersion and RoleNamePrefix set up the
+	// EBS CSI driver, which Prometheus' volume needs.
+	Partition      string
+	ClusterName    pulumi.StringInput
+	EBSCSIVersion  string
+	RoleNamePrefix string
+	Tags           map[string]string
+
+	Retention        string
+	StorageGiB       int
+	ErrorRatioTarget float64
+	Models           []ModelSLO
+	ModelNamespace   string
+	// GPUPool, GPUNodeSelector and GPUTaintKey place the DCGM exporter.
+	GPUPool         string
+	GPUNodeSelector map[string]string
+	GPUTaintKey     string
+	// SystemNodeSelector places Prometheus, Alertmanager and Grafana.
+	SystemNodeSelector map[string]string
+	// EnvoyNamespace is where Envoy (with the AI Gateway sidecar) runs.
+	EnvoyNamespace string
+	// KarpenterNamespace and KEDANamespace hold the controllers to scrape.
+	KarpenterNamespace string
+	KEDANamespace      string
+
+	Provider  *kubernetes.Provider
+	DependsOn []pulumi.Resource
+}
+
+// Stack is the metrics stack.
+type Stack struct {
+	pulumi.ResourceState
+
+	// PrometheusURL is the in-cluster Prometheus address (KEDA reads it).
+	PrometheusURL pulumi.StringOutput `pulumi:"prometheusUrl"`
+	// GrafanaAdminPassword is Grafana's admin password (a secret).
+	GrafanaAdminPassword pulumi.StringOutput `pulumi:"grafanaAdminPassword"`
+
+	// Release is the kube-prometheus-stack release: anything using the
+	// Prometheus operator's kinds depends on it.
+	Release pulumi.Resource
+}
+
+func (a *Args) validate() error {
+	switch {
+	case a.Provider == nil || a.ClusterName == nil:
+		return fmt.Errorf("observability: Provider and ClusterName are required")
+	case a.EBSCSIVersion == "":
+		return fmt.Errorf("observability: no pinned aws-ebs-csi-driver version")
+	case a.StorageGiB < 10:
+		return fmt.Errorf("observability: config key observability.storageGiB = %d: at least 10", a.StorageGiB)
+	case a.Retention == "":
+		return fmt.Errorf("observability: config key observability.retention is empty")
+	}
+	return nil
+}
+
+// NewStack installs the EBS CSI driver and gp3 class, kube-prometheus-stack,
+// the DCGM exporter, the monitors, the SLO alerts and the dashboard.
+func NewStack(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Stack, error) {
+	if args == nil {
+		args = &Args{}
+	}
+	if err := args.validate(); err != nil {
+		return nil, err
+	}
+	st := &Stack{}
+	if err := ctx.RegisterComponentResource("llm-platform:observability:Stack", name, st, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(st)
+	k8s := pulumi.Provider(args.Provider)
+
+	storageClass, err := newBlockStorage(ctx, name, args, parent, k8s)
+	if err != nil {
+		return nil, err
+	}
+	ns, err := corev1.NewNamespace(ctx, name+"-namespace", &corev1.NamespaceArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(Namespace)},
+	}, parent, k8s)
+	if err != nil {
+		return nil, err
+	}
+	password, err := random.NewRandomPassword(ctx, name+"-grafana-admin", &random.RandomPasswordArgs{
+		Length: pulumi.Int(32), Special: pulumi.Bool(false),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	adminSecret, err := corev1.NewSecret(ctx, name+"-grafana-admin", &corev1.SecretArgs{
+		Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String("grafana-admin"), Namespace: ns.Metadata.Name()},
+		StringData: pulumi.StringMap{"admin-user": pulumi.String("admin"), "admin-password": password.Result},
+	}, parent, k8s)
+	if err != nil {
+		return nil, err
+	}
+	kps, err := helmv3.NewRelease(ctx, name+"-kube-prometheus-stack", &helmv3.ReleaseArgs{
+		Name:      pulumi.String("kube-prometheus-stack"),
+		Chart:     pulumi.String(versions.KubePrometheusStackChart),
+		Version:   pulumi.String(versions.KubePrometheusStackVersion),
+		Namespace: pulumi.String(Namespace),
+		Values:    pulumi.ToMap(KubePrometheusStackValues(args)),
+	}, parent, k8s, pulumi.DependsOn(append([]pulumi.Resource{ns, storageClass, adminSecret}, args.DependsOn...)))
+	if err != nil {
+		return nil, err
+	}
+	st.Release = kps
+	if _, err := helmv3.NewRelease(ctx, name+"-dcgm-exporter", &helmv3.ReleaseArgs{
+		Name:           pulumi.String("dcgm-exporter"),
+		Chart:          pulumi.String("dcgm-exporter"),
+		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(versions.DCGMExporterRepo)},
+		Version:        pulumi.String(versions.DCGMExporterVersion),
+		Namespace:      pulumi.String(Namespace),
+		Values:         pulumi.ToMap(DCGMExporterValues(args.GPUNodeSelector, args.GPUTaintKey)),
+	}, parent, k8s, pulumi.DependsOn([]pulumi.Resource{kps})); err != nil {
+		return nil, err
+	}
+
+	afterOperator := pulumi.DependsOn([]pulumi.Resource{kps})
+	objects := map[string]map[string]any{
+		"vllm-pods":    VLLMPodMonitor(args.ModelNamespace),
+		"gateway-pods": GatewayPodMonitor(args.EnvoyNamespace),
+		"karpenter": ServiceMonitorObject("karpenter", args.KarpenterNamespace,
+			map[string]string{"app.kubernetes.io/name": "karpenter"}, "http-metrics"),
+		"keda": ServiceMonitorObject("keda-operator", args.KEDANamespace,
+			map[string]string{"app.kubernetes.io/name": "keda-operator"}, "metrics"),
+		"rules": PrometheusRuleObject(Namespace, Alerts(args.Models, args.ErrorRatioTarget, args.GPUPool)),
+	}
+	for _, key := range []string{"vllm-pods", "gateway-pods", "karpenter", "keda", "rules"} {
+		if _, err := manifest.Apply(ctx, name+"-"+key, objects[key], parent, k8s, afterOperator); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := corev1.NewConfigMap(ctx, name+"-dashboard", &corev1.ConfigMapArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name:      pulumi.String("llm-platform-dashboard"),
+			Namespace: ns.Metadata.Name(),
+			// The Grafana sidecar loads every ConfigMap with this label.
+			Labels: pulumi.StringMap{"grafana_dashboard": pulumi.String("1")},
+		},
+		Data: pulumi.StringMap{"llm-platform.json": pulumi.String(DashboardJSON(args.ModelNamespace))},
+	}, parent, k8s); err != nil {
+		return nil, err
+	}
+
+	st.PrometheusURL = pulumi.String(PrometheusURL).ToStringOutput()
+	st.GrafanaAdminPassword = password.Result
+	if err := ctx.RegisterResourceOutputs(st, pulumi.Map{
+		"prometheusUrl":        st.PrometheusURL,
+		"grafanaAdminPassword": st.GrafanaAdminPassword,
+	}); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// KubePrometheusStackValues size the stack for small system nodes and make
+// Prometheus select every ServiceMonitor, PodMonitor and PrometheusRule,
+// not only the chart's own.
+func KubePrometheusStackValues(a *Args) map[string]any {
+	sel := map[string]any{}
+	for k, v := range a.SystemNodeSelector {
+		sel[k] = v
+	}
+	return map[string]any{
+		"fullnameOverride": "kps",
+		"prometheus": map[string]any{"prometheusSpec": map[string]any{
+			"retention": a.Retention,
+			"serviceMonitorSelectorNilUsesHelmValues": false,
+			"podMonitorSelectorNilUsesHelmValues":     false,
+			"ruleSelectorNilUsesHelmValues":           false,
+			"nodeSelector":                            sel,
+			"resources": map[string]any{
+				"requests": map[string]any{"cpu": "200m", "memory": "1Gi"},
+				"limits":   map[string]any{"memory": "2Gi"},
+			},
+			"storageSpec": map[string]any{"volumeClaimTemplate": map[string]any{"spec": map[string]any{
+				"storageClassName": StorageClassName,
+				"accessModes":      []any{"ReadWriteOnce"},
+				"resources":        map[string]any{"requests": map[string]any{"storage": fmt.Sprintf("%dGi", a.StorageGiB)}},
+			}}},
+		}},
+		"alertmanager": map[string]any{"alertmanagerSpec": map[string]any{
+			"nodeSelector": sel,
+			"resources":    map[string]any{"requests": map[string]any{"cpu": "20m", "memory": "64Mi"}},
+		}},
+		"grafana": map[string]any{
+			"fullnameOverride": "kps-grafana",
+			"nodeSelector":     sel,
+			"admin":            map[string]any{"existingSecret": "grafana-admin", "userKey": "admin-user", "passwordKey": "admin-password"},
+			"sidecar": map[string]any{"dashboards": map[string]any{
+				"enabled": true, "label": "grafana_dashboard", "labelValue": "1", "searchNamespace": "ALL",
+			}},
+		},
+		"prometheusOperator": map[string]any{"nodeSelector": sel},
+		"kube-state-metrics": map[string]any{"nodeSelector": sel},
+		// Node metrics from every node, GPU nodes included.
+		"prometheus-node-exporter": map[string]any{"tolerations": []any{map[string]any{"operator": "Exists"}}},
+	}
+}
+
+// DCGMExporterValues run the exporter on GPU nodes only, with its
+// ServiceMonitor.
+func DCGMExporterValues(gpuNodeSelector map[string]string, taintKey string) map[string]any {
+	sel := map[string]any{}
+	for k, v := range gpuNodeSelector {
+		sel[k] = v
+	}
+	return map[string]any{
+		"nodeSelector":   sel,
+		"tolerations":    []any{map[string]any{"key": taintKey, "operator": "Exists", "effect": "NoSchedule"}},
+		"serviceMonitor": map[string]any{"enabled": true, "interval": "15s"},
+		// Bottlerocket exposes all GPUs (NVIDIA_VISIBLE_DEVICES=all) to
+		// privileged containers only; without it NVML fails to initialize.
+		// The exporter requests no GPU, so it never takes one from a model.
+		"securityContext": map[string]any{"privileged": true},
+		"resources": map[string]any{
+			"requests": map[string]any{"cpu": "100m", "memory": "128Mi"},
+			"limits":   map[string]any{"memory": "512Mi"},
+		},
+	}
+}
+
+// newBlockStorage installs the EBS CSI driver addon (Pod Identity for its
+// controller) and the encrypted gp3 StorageClass.
+func newBlockStorage(ctx *pulumi.Context, name string, args *Args, parent, k8s pulumi.ResourceOption) (pulumi.Resource, error) {
+	roleName := args.RoleNamePrefix + "-ebs-csi"
+	role, err := iam.NewRole(ctx, name+"-ebs-csi", &iam.RoleArgs{
+		Name:             pulumi.String(roleName),
+		AssumeRolePolicy: pulumi.String(iampolicy.PodIdentityTrust().JSON()),
+		Tags:             tags.Map(tags.Merge(args.Tags, map[string]string{"Name": roleName})),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	// V2 (April 2026) only touches volumes and snapshots the driver tagged
+	// ebs.csi.aws.com/cluster=true, unlike the original policy.
+	policy := iampolicy.ManagedPolicy(args.Partition, "AmazonEBSCSIDriverPolicyV2")
+	att, err := iam.NewRolePolicyAttachment(ctx, name+"-ebs-csi", &iam.RolePolicyAttachmentArgs{
+		Role: role.Name, PolicyArn: pulumi.String(policy),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	addon, err := awseks.NewAddon(ctx, name+"-ebs-csi-driver", &awseks.AddonArgs{
+		ClusterName:  args.ClusterName,
+		AddonName:    pulumi.String("aws-ebs-csi-driver"),
+		AddonVersion: pulumi.String(args.EBSCSIVersion),
+		PodIdentityAssociations: awseks.AddonPodIdentityAssociationArray{&awseks.AddonPodIdentityAssociationArgs{
+			RoleArn: role.Arn, ServiceAccount: pulumi.String("ebs-csi-controller-sa"),
+		}},
+		ResolveConflictsOnCreate: pulumi.String("OVERWRITE"),
+		ResolveConflictsOnUpdate: pulumi.String("OVERWRITE"),
+		Tags:                     tags.Map(tags.Merge(args.Tags, map[string]string{"Name": name + "-ebs-csi-driver"})),
+	}, parent, pulumi.DependsOn(append([]pulumi.Resource{att}, args.DependsOn...)))
+	if err != nil {
+		return nil, err
+	}
+	return storagev1.NewStorageClass(ctx, name+"-gp3", &storagev1.StorageClassArgs{
+		Metadata:             &metav1.ObjectMetaArgs{Name: pulumi.String(StorageClassName)},
+		Provisioner:          pulumi.String("ebs.csi.aws.com"),
+		Parameters:           pulumi.StringMap{"type": pulumi.String("gp3"), "encrypted": pulumi.String("true")},
+		VolumeBindingMode:    pulumi.String("WaitForFirstConsumer"),
+		ReclaimPolicy:        pulumi.String("Delete"),
+		AllowVolumeExpansion: pulumi.Bool(true),
+	}, parent, k8s, pulumi.DependsOn([]pulumi.Resource{addon}))
+}

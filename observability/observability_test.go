@@ -1,0 +1,170 @@
+package observability
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/llm-platform/llm-platform/render"
+)
+
+var testModels = []ModelSLO{
+	{Name: "qwen", ServedName: "qwen-7b", Namespace: "models", TTFTTargetSeconds: 1.5, MinReplicas: 1},
+	{Name: "scaled", ServedName: "scaled-1b", Namespace: "models", TTFTTargetSeconds: 3, MinReplicas: 0},
+}
+
+func TestAlertsCoverEverySLO(t *testing.T) {
+	t.Parallel()
+	alerts := Alerts(testModels, 0.02, "gpu-l4")
+	count := map[string]int{}
+	for _, a := range alerts {
+		count[a.Name]++
+		if a.Runbook == "" || a.Summary == "" || a.Severity == "" || a.For == "" {
+			t.Errorf("%s lacks runbook, summary, severity or for: %+v", a.Name, a)
+		}
+	}
+	for name, want := range map[string]int{
+		"LLMTimeToFirstTokenHigh": 2, "LLMErrorRatioHigh": 2, "LLMRequestsQueued": 2, "LLMKVCacheNearlyFull": 2,
+		"LLMPreloadFailed": 2, "LLMNoReadyReplicas": 1, // only the model with a minimum above zero
+		"GPUXidErrors": 1, "GPUNodePoolAtLimit": 1,
+	} {
+		if count[name] != want {
+			t.Errorf("%d %s alerts, want %d", count[name], name, want)
+		}
+	}
+	for _, a := range alerts {
+		switch {
+		case a.Name == "LLMTimeToFirstTokenHigh" && strings.Contains(a.Expr, "qwen-7b"):
+			if !strings.HasSuffix(a.Expr, "> 1.5") || !strings.Contains(a.Expr, "0.95") {
+				t.Errorf("TTFT alert %s does not use the model's p95 target", a.Expr)
+			}
+		case a.Name == "LLMErrorRatioHigh":
+			if !strings.HasSuffix(a.Expr, "> 0.02") {
+				t.Errorf("error ratio alert %s does not use the target", a.Expr)
+			}
+		case a.Name == "LLMRequestsQueued":
+			if a.For != "10m" {
+				t.Errorf("queueing must be sustained for 10m, got %s", a.For)
+			}
+		case a.Name == "LLMKVCacheNearlyFull":
+			if !strings.Contains(a.Expr, "> 0.9") {
+				t.Errorf("KV cache alert %s", a.Expr)
+			}
+		}
+	}
+}
+
+func TestDashboard(t *testing.T) {
+	t.Parallel()
+	var d struct {
+		Panels []struct {
+			ID      int    `json:"id"`
+			Title   string `json:"title"`
+			GridPos struct{ X, Y, W, H int }
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal([]byte(DashboardJSON("models")), &d); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"Requests per second", "Time to first token", "Inter-token latency", "Tokens per second",
+		"Running vs waiting requests", "KV cache use", "Replicas: desired vs ready", "GPU utilization",
+		"GPU memory used", "GPU power", "Tokens per client"}
+	if len(d.Panels) != len(want) {
+		t.Fatalf("%d panels", len(d.Panels))
+	}
+	seen := map[int]bool{}
+	cells := map[[2]int]bool{}
+	for i, p := range d.Panels {
+		if p.Title != want[i] || seen[p.ID] || len(p.Targets) == 0 {
+			t.Errorf("panel %d = %+v", i, p)
+		}
+		seen[p.ID] = true
+		cell := [2]int{p.GridPos.X, p.GridPos.Y}
+		if cells[cell] {
+			t.Errorf("panel %q overlaps another at %v", p.Title, cell)
+		}
+		cells[cell] = true
+	}
+	if !strings.Contains(DashboardJSON("models"), `namespace=\"models\"`) {
+		t.Error("replica panel does not select the model namespace")
+	}
+}
+
+func TestStackComponent(t *testing.T) {
+	t.Parallel()
+	sc := &render.StackConfig{Project: "llm-platform", Stack: "test"}
+	res, err := render.Run(func(ctx *pulumi.Context) error {
+		provider, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
+		if err != nil {
+			return err
+		}
+		st, err := NewStack(ctx, "obs", &Args{
+			Partition: "aws", ClusterName: pulumi.String("llm-test"), EBSCSIVersion: "v1.66.0-eksbuild.1", RoleNamePrefix: "llm-test",
+			Retention: "15d", StorageGiB: 50, ErrorRatioTarget: 0.01, Models: testModels, ModelNamespace: "models",
+			GPUPool: "gpu-l4", GPUNodeSelector: map[string]string{"llm-platform/pool": "gpu-l4"}, GPUTaintKey: "nvidia.com/gpu",
+			SystemNodeSelector: map[string]string{"role": "system"}, EnvoyNamespace: "envoy-gateway-system",
+			KarpenterNamespace: "kube-system", KEDANamespace: "keda", Provider: provider,
+		})
+		if err != nil {
+			return err
+		}
+		if !pulumi.IsSecret(st.GrafanaAdminPassword) {
+			t.Error("Grafana admin password is not a secret")
+		}
+		return nil
+	}, sc, "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kps := res.Named("kubernetes:helm.sh/v3:Release", "obs-kube-prometheus-stack")
+	for path, want := range map[string]any{
+		"values.prometheus.prometheusSpec.retention":                                                       "15d",
+		"values.prometheus.prometheusSpec.serviceMonitorSelectorNilUsesHelmValues":                         false,
+		"values.prometheus.prometheusSpec.podMonitorSelectorNilUsesHelmValues":                             false,
+		"values.prometheus.prometheusSpec.ruleSelectorNilUsesHelmValues":                                   false,
+		"values.prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec.storageClassName":           StorageClassName,
+		"values.prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec.resources.requests.storage": "50Gi",
+		"values.grafana.admin.existingSecret":                                                              "grafana-admin",
+		"values.fullnameOverride":                                                                          "kps",
+	} {
+		if got, _ := kps.Input(path); got != want {
+			t.Errorf("%s = %v, want %v", path, got, want)
+		}
+	}
+	if s := res.Named("kubernetes:core/v1:Secret", "obs-grafana-admin"); s == nil || s.Inputs["stringData"] != render.Secret {
+		t.Error("Grafana admin secret data is not a secret")
+	}
+	dcgm := res.Named("kubernetes:helm.sh/v3:Release", "obs-dcgm-exporter")
+	sel, _ := dcgm.Input("values.nodeSelector")
+	if sel.(map[string]any)["llm-platform/pool"] != "gpu-l4" || dcgm.String("values.tolerations.0.key") != "nvidia.com/gpu" {
+		t.Errorf("DCGM exporter placement = %v", dcgm.Inputs["values"])
+	}
+	sc2 := res.Named("kubernetes:storage.k8s.io/v1:StorageClass", "obs-gp3")
+	if sc2 == nil || sc2.String("parameters.type") != "gp3" || sc2.String("parameters.encrypted") != "true" || sc2.String("provisioner") != "ebs.csi.aws.com" {
+		t.Errorf("storage class = %+v", sc2)
+	}
+	addon := res.Named("aws:eks/addon:Addon", "obs-ebs-csi-driver")
+	if addon == nil || addon.String("podIdentityAssociations.0.serviceAccount") != "ebs-csi-controller-sa" {
+		t.Errorf("EBS CSI addon = %+v", addon)
+	}
+	for _, typ := range []string{"PodMonitor", "ServiceMonitor", "PrometheusRule"} {
+		for _, r := range res.WithTypePrefix("kubernetes:monitoring.coreos.com/v1:" + typ) {
+			if !containsURN(r.DependsOn, kps.URN) {
+				t.Errorf("%s %s does not wait for the Prometheus operator", typ, r.Name)
+			}
+		}
+	}
+}
+
+func containsURN(list []string, urn string) bool {
+	for _, u := range list {
+		if u == urn {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,152 @@
+package observability
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/llm-platform/llm-platform/observability/metrics"
+)
+
+// ModelSLO is what the alerts and dashboard need to know about a model.
+type ModelSLO struct {
+	// Name is the model's config name (its Deployment and Job prefix).
+	Name string
+	// ServedName is the OpenAI model name (vLLM's model_name label).
+	ServedName string
+	// Namespace holds its Deployment.
+	Namespace string
+	// TTFTTargetSeconds is the p95 time-to-first-token objective.
+	TTFTTargetSeconds float64
+	// MinReplicas is the floor KEDA keeps; above zero, zero ready replicas
+	// is an outage.
+	MinReplicas int
+}
+
+// Alert is one Prometheus alerting rule.
+type Alert struct {
+	Name     string
+	Expr     string
+	For      string
+	Severity string
+	Summary  string
+	// Runbook says what to do first; it lands in the runbook annotation.
+	Runbook string
+}
+
+func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// TTFTP95 is the p95 time to first token of one served model over 5m.
+func TTFTP95(served string) string {
+	return fmt.Sprintf(`histogram_quantile(0.95, sum by (le) (rate(vllm:time_to_first_token_seconds_bucket{%s=%q}[5m])))`, metrics.VLLMModel, served)
+}
+
+// ErrorRatio is the share of a served model's requests that failed at the
+// gateway over 5m (the AI Gateway sets error_type only on failures).
+func ErrorRatio(served string) string {
+	return fmt.Sprintf(`sum(rate(gen_ai_server_request_duration_seconds_count{%[1]s=%[2]q,%[3]s!=""}[5m])) / sum(rate(gen_ai_server_request_duration_seconds_count{%[1]s=%[2]q}[5m]))`,
+		metrics.GatewayModel, served, metrics.GatewayErrorType)
+}
+
+// Alerts are the SLO and health alerts for the platform and its models.
+func Alerts(models []ModelSLO, errorRatioTarget float64, gpuPool string) []Alert {
+	var out []Alert
+	for _, m := range models {
+		sel := fmt.Sprintf(`%s=%q`, metrics.VLLMModel, m.ServedName)
+		out = append(out,
+			Alert{
+				Name:     "LLMTimeToFirstTokenHigh",
+				Expr:     fmt.Sprintf(`%s > %s`, TTFTP95(m.ServedName), num(m.TTFTTargetSeconds)),
+				For:      "10m",
+				Severity: "warning",
+				Summary:  fmt.Sprintf("p95 time to first token of %s is above its %ss target", m.ServedName, num(m.TTFTTargetSeconds)),
+				Runbook:  "Check vllm:num_requests_waiting and KV cache use on the model dashboard: sustained queueing means more replicas are needed (raise maxReplicas or gpu.gpuLimit); a pending replica usually means no GPU capacity (kubectl get nodeclaims).",
+			},
+			Alert{
+				Name:     "LLMErrorRatioHigh",
+				Expr:     fmt.Sprintf(`(%s) > %s`, ErrorRatio(m.ServedName), num(errorRatioTarget)),
+				For:      "10m",
+				Severity: "critical",
+				Summary:  fmt.Sprintf("more than %s of requests to %s fail", num(errorRatioTarget), m.ServedName),
+				Runbook:  "Look at the vLLM pod logs (kubectl -n models logs deploy/" + m.Name + ") for engine errors or OOM, and at the AI Gateway extproc logs for upstream errors.",
+			},
+			Alert{
+				Name:     "LLMRequestsQueued",
+				Expr:     fmt.Sprintf(`sum(vllm:num_requests_waiting{%s}) > 0`, sel),
+				For:      "10m",
+				Severity: "warning",
+				Summary:  fmt.Sprintf("%s has had requests waiting for 10 minutes", m.ServedName),
+				Runbook:  "Autoscaling is not keeping up: check the ScaledObject (kubectl -n models get scaledobject " + m.Name + "), the NodePool GPU limit and pending pods.",
+			},
+			Alert{
+				Name:     "LLMKVCacheNearlyFull",
+				Expr:     fmt.Sprintf(`max(vllm:kv_cache_usage_perc{%s}) > 0.9`, sel),
+				For:      "5m",
+				Severity: "warning",
+				Summary:  fmt.Sprintf("KV cache of %s is above 90%%", m.ServedName),
+				Runbook:  "Requests will queue or be preempted: lower maxModelLen or maxNumSeqs, use a quantized checkpoint, or add replicas.",
+			},
+			Alert{
+				Name:     "LLMPreloadFailed",
+				Expr:     fmt.Sprintf(`sum(kube_job_status_failed{namespace=%q,job_name=~%q}) > 0`, m.Namespace, m.Name+"-preload.*"),
+				For:      "0m",
+				Severity: "critical",
+				Summary:  fmt.Sprintf("the weight preload job of %s failed", m.Name),
+				Runbook:  "kubectl -n " + m.Namespace + " logs job/" + m.Name + "-preload: a wrong revision, a gated model without huggingFaceToken, or mount targets not yet available; fix and run pulumi up again.",
+			},
+		)
+		if m.MinReplicas > 0 {
+			out = append(out, Alert{
+				Name:     "LLMNoReadyReplicas",
+				Expr:     fmt.Sprintf(`sum(kube_deployment_status_replicas_available{namespace=%q,deployment=%q}) == 0`, m.Namespace, m.Name),
+				For:      "5m",
+				Severity: "critical",
+				Summary:  fmt.Sprintf("%s has no ready replica although its minimum is %d", m.ServedName, m.MinReplicas),
+				Runbook:  "kubectl -n " + m.Namespace + " describe pod -l app.kubernetes.io/instance=" + m.Name + ": pending means no GPU node (Karpenter logs, spot capacity); crash-looping means the engine fails to start (logs).",
+			})
+		}
+	}
+	out = append(out,
+		Alert{
+			Name:     "GPUXidErrors",
+			Expr:     `max by (hostname, gpu) (DCGM_FI_DEV_XID_ERRORS) > 0`,
+			For:      "0m",
+			Severity: "critical",
+			Summary:  "a GPU reported an XID error",
+			Runbook:  "Check the XID code against NVIDIA's XID table; for hardware XIDs (48, 63, 64, 79) cordon the node and delete its NodeClaim so Karpenter replaces it.",
+		},
+		Alert{
+			Name:     "GPUNodePoolAtLimit",
+			Expr:     fmt.Sprintf(`sum(karpenter_nodepools_usage{nodepool=%q,resource_type="nvidia.com/gpu"}) >= sum(karpenter_nodepools_limit{nodepool=%q,resource_type="nvidia.com/gpu"})`, gpuPool, gpuPool),
+			For:      "15m",
+			Severity: "warning",
+			Summary:  "the GPU NodePool is at its GPU limit: new replicas cannot be scheduled",
+			Runbook:  "Raise gpu.gpuLimit (the cost ceiling) or lower models' maxReplicas.",
+		},
+	)
+	return out
+}
+
+// PrometheusRuleObject groups the alerts into one PrometheusRule.
+func PrometheusRuleObject(namespace string, alerts []Alert) map[string]any {
+	var rules []any
+	for _, a := range alerts {
+		rules = append(rules, map[string]any{
+			"alert":  a.Name,
+			"expr":   a.Expr,
+			"for":    a.For,
+			"labels": map[string]any{"severity": a.Severity},
+			"annotations": map[string]any{
+				"summary": a.Summary,
+				"runbook": a.Runbook,
+			},
+		})
+	}
+	return map[string]any{
+		"apiVersion": "monitoring.coreos.com/v1",
+		"kind":       "PrometheusRule",
+		"metadata":   map[string]any{"name": "llm-platform", "namespace": namespace, "labels": map[string]any{"app.kubernetes.io/part-of": "llm-platform"}},
+		"spec": map[string]any{
+			"groups": []any{map[string]any{"name": "llm-platform.slo", "rules": rules}},
+		},
+	}
+}
