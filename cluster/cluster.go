@@ -219,11 +219,16 @@ func NewCluster(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		}
 	}
 
-	addon := func(addonName, version string, deps ...pulumi.Resource) (*awseks.Addon, error) {
+	addon := func(addonName, version, configuration string, deps ...pulumi.Resource) (*awseks.Addon, error) {
+		var cv pulumi.StringPtrInput
+		if configuration != "" {
+			cv = pulumi.String(configuration)
+		}
 		return awseks.NewAddon(ctx, name+"-"+addonName, &awseks.AddonArgs{
-			ClusterName:  clusterName,
-			AddonName:    pulumi.String(addonName),
-			AddonVersion: pulumi.String(version),
+			ClusterName:         clusterName,
+			AddonName:           pulumi.String(addonName),
+			AddonVersion:        pulumi.String(version),
+			ConfigurationValues: cv,
 			// The platform owns these addons' configuration.
 			ResolveConflictsOnCreate: pulumi.String("OVERWRITE"),
 			ResolveConflictsOnUpdate: pulumi.String("OVERWRITE"),
@@ -231,15 +236,17 @@ func NewCluster(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		}, parent, pulumi.DependsOn(deps))
 	}
 	// Networking addons go first: nodes only become Ready with a CNI.
-	vpcCNI, err := addon("vpc-cni", addons.VPCCNI)
+	// The VPC CNI's network policy agent enforces the model namespace's
+	// NetworkPolicies; without it they would be accepted and ignored.
+	vpcCNI, err := addon("vpc-cni", addons.VPCCNI, `{"enableNetworkPolicy":"true"}`)
 	if err != nil {
 		return nil, err
 	}
-	kubeProxy, err := addon("kube-proxy", addons.KubeProxy)
+	kubeProxy, err := addon("kube-proxy", addons.KubeProxy, "")
 	if err != nil {
 		return nil, err
 	}
-	podIdentity, err := addon("eks-pod-identity-agent", addons.PodIdentityAgent)
+	podIdentity, err := addon("eks-pod-identity-agent", addons.PodIdentityAgent, "")
 	if err != nil {
 		return nil, err
 	}
@@ -251,7 +258,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	}
 	// CoreDNS is a Deployment: created before any node exists it would sit
 	// degraded and fail the addon's wait.
-	coreDNS, err := addon("coredns", addons.CoreDNS, nodeGroup)
+	coreDNS, err := addon("coredns", addons.CoreDNS, "", nodeGroup)
 	if err != nil {
 		return nil, err
 	}

@@ -92,6 +92,7 @@ func (c *Config) validate() Errors {
 	c.validateGateway(&errs)
 	c.validateModels(&errs)
 	c.validateGPUFit(&errs)
+	c.validateAutoscaling(&errs)
 	c.validateObservability(&errs)
 	c.validateTags(&errs)
 	return errs
@@ -427,6 +428,21 @@ func checkSubset(errs *Errors, key string, values, allowed []string) {
 	for i, v := range values {
 		if !slices.Contains(allowed, v) {
 			errs.add(fmt.Sprintf("%s[%d]", key, i), v, "must be one of %s", strings.Join(allowed, ", "))
+		}
+	}
+}
+
+// validateAutoscaling: KEDA reads vLLM's metrics from the metrics stack, so
+// a model that autoscales needs it.
+func (c *Config) validateAutoscaling(errs *Errors) {
+	if !c.LLM.Enabled || c.Observability.Enabled {
+		return
+	}
+	for i, m := range c.Models {
+		if m.MinReplicas != m.MaxReplicas {
+			errs.add("observability.enabled", false,
+				"models[%d] (%s) autoscales between %d and %d replicas, which needs the metrics stack; enable it or set minReplicas equal to maxReplicas",
+				i, m.Name, m.MinReplicas, m.MaxReplicas)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/llm-platform/llm-platform/config"
 	"github.com/llm-platform/llm-platform/gateway"
 	"github.com/llm-platform/llm-platform/gpu"
+	"github.com/llm-platform/llm-platform/models"
 	"github.com/llm-platform/llm-platform/network"
 	"github.com/llm-platform/llm-platform/observability"
 	"github.com/llm-platform/llm-platform/storage"
@@ -94,7 +95,8 @@ func Deploy(ctx *pulumi.Context, cfg *config.Config) error {
 func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Account, net *network.Network,
 	k8s *cluster.Cluster, baseTags map[string]string,
 ) error {
-	models, err := storage.NewStorage(ctx, k8s.Name+"-models", &storage.Args{
+	specs := modelSpecs(cfg)
+	modelStore, err := storage.NewStorage(ctx, k8s.Name+"-models", &storage.Args{
 		Location: storage.Location{
 			Partition: acct.Partition,
 			Region:    acct.Region,
@@ -119,11 +121,11 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 	if err != nil {
 		return err
 	}
-	ctx.Export("modelBucketName", models.BucketName)
-	ctx.Export("modelBucketArn", models.BucketARN)
-	ctx.Export("fileSystemId", models.FileSystemID)
-	ctx.Export("accessPointId", models.AccessPointID)
-	ctx.Export("modelClaim", pulumi.Sprintf("%s/%s", models.ClaimNamespace, models.ClaimName))
+	ctx.Export("modelBucketName", modelStore.BucketName)
+	ctx.Export("modelBucketArn", modelStore.BucketARN)
+	ctx.Export("fileSystemId", modelStore.FileSystemID)
+	ctx.Export("accessPointId", modelStore.AccessPointID)
+	ctx.Export("modelClaim", pulumi.Sprintf("%s/%s", modelStore.ClaimNamespace, modelStore.ClaimName))
 
 	gw, err := gateway.NewGateway(ctx, k8s.Name+"-gateway", &gateway.Args{
 		Listener: gateway.Listener{
@@ -133,7 +135,7 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 			NodeSelector:   map[string]string{cluster.SystemNodeLabelKey: cluster.SystemNodeLabelValue},
 		},
 		Clients:   gatewayClients(cfg),
-		Models:    modelRoutes(cfg),
+		Models:    modelRoutes(specs),
 		Provider:  k8s.Provider,
 		DependsOn: []pulumi.Resource{k8s.SystemNodes},
 	})
@@ -169,6 +171,7 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 		return err
 	}
 
+	prometheusURL := ""
 	if cfg.ObservabilityLayer() {
 		obs, err := observability.NewStack(ctx, k8s.Name+"-observability", &observability.Args{
 			Partition:          acct.Partition,
@@ -187,7 +190,7 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 			SystemNodeSelector: map[string]string{cluster.SystemNodeLabelKey: cluster.SystemNodeLabelValue},
 			EnvoyNamespace:     gateway.EnvoyNamespace,
 			KarpenterNamespace: cluster.KarpenterNamespace,
-			KEDANamespace:      "keda",
+			KEDANamespace:      models.KEDANamespace,
 			Provider:           k8s.Provider,
 			DependsOn:          []pulumi.Resource{k8s.SystemNodes},
 		})
@@ -196,8 +199,58 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 		}
 		ctx.Export("prometheusUrl", obs.PrometheusURL)
 		ctx.Export("grafanaAdminPassword", obs.GrafanaAdminPassword)
+		prometheusURL = observability.PrometheusURL
 	}
+
+	workloads, err := models.NewModels(ctx, k8s.Name+"-models", &models.Args{
+		Models:              specs,
+		Namespace:           storage.Namespace,
+		ClaimName:           storage.ClaimName,
+		Claim:               modelStore.Claim,
+		UID:                 storage.UID,
+		GID:                 storage.GID,
+		PrometheusURL:       prometheusURL,
+		HFToken:             cfg.HuggingFaceToken,
+		HasHFToken:          cfg.HasHuggingFaceToken,
+		GPUNodeSelector:     pool.NodeSelector,
+		GPUTolerationKey:    pool.Toleration,
+		SystemNodeSelector:  map[string]string{cluster.SystemNodeLabelKey: cluster.SystemNodeLabelValue},
+		EnvoyNamespace:      gateway.EnvoyNamespace,
+		MonitoringNamespace: observability.Namespace,
+		Provider:            k8s.Provider,
+		DependsOn:           append([]pulumi.Resource{pool.NodePool}, gw.Routes...),
+	})
+	if err != nil {
+		return err
+	}
+	exported := pulumi.Map{}
+	for i, svc := range workloads.Services {
+		exported[specs[i].Name] = pulumi.Map{
+			"servedNames": svc.ServedNames, "namespace": svc.Namespace, "deployment": svc.Deployment,
+			"minReplicas": svc.MinReplicas, "maxReplicas": svc.MaxReplicas,
+		}
+	}
+	ctx.Export("models", exported)
 	return nil
+}
+
+// modelSpecs converts the models' config into workload specs.
+func modelSpecs(cfg *config.Config) []models.Spec {
+	out := make([]models.Spec, len(cfg.Models))
+	for i, m := range cfg.Models {
+		var adapters []models.Adapter
+		for _, a := range m.LoRAAdapters {
+			adapters = append(adapters, models.Adapter{Name: a.Name, HFRepo: a.HFRepo, Revision: a.Revision})
+		}
+		out[i] = models.Spec{
+			Name: m.Name, HFRepo: m.HFRepo, Revision: m.Revision, ServedName: m.ServedName,
+			Quantization: m.Quantization, MaxModelLen: m.MaxModelLen, MaxNumSeqs: m.MaxNumSeqs,
+			GPUMemoryUtilization: m.GPUMemoryUtilization, GPUsPerReplica: m.GPUsPerReplica,
+			MinReplicas: m.MinReplicas, MaxReplicas: m.MaxReplicas, ToolCallParser: m.ToolCallParser,
+			Image: m.Image, Adapters: adapters, MaxLoRARank: m.MaxLoRARank,
+		}
+	}
+	return out
 }
 
 // modelSLOs are the models' objectives for the alerts.
@@ -220,13 +273,12 @@ func gatewayClients(cfg *config.Config) []gateway.Client {
 	return out
 }
 
-// modelRoutes tells the gateway where each configured model is served:
-// the model's Service (named after the model) on vLLM's port 8000 in the
-// model namespace.
-func modelRoutes(cfg *config.Config) []gateway.ModelRoute {
-	out := make([]gateway.ModelRoute, len(cfg.Models))
-	for i, m := range cfg.Models {
-		out[i] = gateway.ModelRoute{Model: m.Name, ServedNames: m.ServedNames(), Namespace: storage.Namespace, Service: m.Name, Port: 8000}
+// modelRoutes tells the gateway where each model is served: its Service
+// (named after the model) on vLLM's port in the model namespace.
+func modelRoutes(specs []models.Spec) []gateway.ModelRoute {
+	out := make([]gateway.ModelRoute, len(specs))
+	for i, s := range specs {
+		out[i] = gateway.ModelRoute{Model: s.Name, ServedNames: s.ServedNames(), Namespace: storage.Namespace, Service: s.Name, Port: models.Port}
 	}
 	return out
 }

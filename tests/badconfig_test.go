@@ -94,6 +94,7 @@ func TestBadConfigRejectedBeforeAnyResource(t *testing.T) {
 		}), "models[0].loraAdapters[0].name", `"qwen2.5-7b-instruct"`},
 		{"model unknown field", "models", model(func(m map[string]any) { m["replicas"] = 2 }), "models", `replicas`},
 		{"retention", "observability", `{"retention": "two weeks"}`, "observability.retention", `"two weeks"`},
+		{"autoscaling without metrics", "observability", `{"enabled": false}`, "observability.enabled", `false`},
 		{"aws tag prefix", "tags", `{"aws:team": "x"}`, "tags.aws:team", `"aws:team"`},
 		{"discovery tag", "tags", `{"karpenter.sh/discovery": "other"}`, "tags.karpenter.sh/discovery", `"karpenter.sh/discovery"`},
 	}

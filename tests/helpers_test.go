@@ -37,6 +37,7 @@ func mustRun(t *testing.T, sc *render.StackConfig) *render.Result {
 
 // stacks are the configurations every whole-program test covers.
 var stacks = map[string]string{
-	"dev":  "dev",
-	"base": "testdata/stacks/base.yaml",
+	"dev":        "dev",
+	"base":       "testdata/stacks/base.yaml",
+	"two-models": "testdata/stacks/two-models.yaml",
 }

@@ -293,3 +293,53 @@ func TestGeneratedSecretsNeverRendered(t *testing.T) {
 		t.Error("a generated password appears in the render")
 	}
 }
+
+// Every configured model gets the whole set of workload objects, with no
+// name collisions between models.
+func TestModelWorkloads(t *testing.T) {
+	t.Parallel()
+	for name, want := range map[string][]string{"dev": {"qwen25-7b"}, "two-models": {"qwen-awq", "qwen-bf16"}} {
+		res := mustRun(t, loadStack(t, stacks[name]))
+		for _, typ := range []string{
+			"kubernetes:batch/v1:Job", "kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service",
+			"kubernetes:policy/v1:PodDisruptionBudget", "kubernetes:keda.sh/v1alpha1:ScaledObject",
+			"kubernetes:networking.k8s.io/v1:NetworkPolicy", "llm-platform:models:InferenceService",
+		} {
+			seen := map[string]bool{}
+			for _, r := range res.OfType(typ) {
+				if r.Inputs["metadata"] != nil {
+					key := r.String("metadata.namespace") + "/" + r.String("metadata.name")
+					if seen[key] {
+						t.Errorf("%s: two %s named %s", name, typ, key)
+					}
+					seen[key] = true
+				}
+			}
+			for _, m := range want {
+				found := false
+				for _, r := range res.OfType(typ) {
+					if strings.HasPrefix(r.Name, m) {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("%s: no %s for model %s", name, typ, m)
+				}
+			}
+		}
+	}
+	// Adapter names are routed like served names.
+	res := mustRun(t, loadStack(t, stacks["two-models"]))
+	var served []string
+	for _, r := range res.OfType("kubernetes:aigateway.envoyproxy.io/v1beta1:AIGatewayRoute") {
+		rules, _ := r.Input("spec.rules")
+		for _, rule := range rules.([]any) {
+			h := rule.(map[string]any)["matches"].([]any)[0].(map[string]any)["headers"].([]any)[0].(map[string]any)
+			served = append(served, h["value"].(string))
+		}
+	}
+	slices.Sort(served)
+	if !slices.Equal(served, []string{"qwen-sql", "qwen2.5-7b-instruct", "qwen2.5-7b-instruct-bf16"}) {
+		t.Errorf("routed names %v", served)
+	}
+}

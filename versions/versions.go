@@ -78,6 +78,13 @@ const (
 	DCGMExporterVersion        = "4.8.4"
 )
 
+// KEDA autoscales the models (chart and app 2.20.2; the validation tests
+// load the CRDs of github.com/kedacore/keda/v2 at the same version).
+const (
+	KEDARepo    = "https://kedacore.github.io/charts"
+	KEDAVersion = "2.20.2"
+)
+
 // EKSAddons are the managed addon versions for one Kubernetes minor version.
 type EKSAddons struct {
 	VPCCNI           string

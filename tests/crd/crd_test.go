@@ -37,6 +37,7 @@ func TestCRDVersionsMatchDeployedVersions(t *testing.T) {
 		"github.com/envoyproxy/gateway":                      versions.EnvoyGatewayVersion,
 		"github.com/envoyproxy/ai-gateway":                   versions.AIGatewayVersion,
 		"github.com/prometheus-operator/prometheus-operator": versions.PrometheusOperatorVersion,
+		"github.com/kedacore/keda/v2":                        "v" + versions.KEDAVersion,
 	}
 	for _, s := range Sources {
 		want, ok := pins[s.Module]
@@ -137,6 +138,7 @@ func TestRenderedCustomResourcesValid(t *testing.T) {
 		"gateway.envoyproxy.io/v1alpha1 SecurityPolicy", "gateway.envoyproxy.io/v1alpha1 ClientTrafficPolicy",
 		"gateway.envoyproxy.io/v1alpha1 BackendTrafficPolicy",
 		"aigateway.envoyproxy.io/v1beta1 AIGatewayRoute", "aigateway.envoyproxy.io/v1beta1 AIServiceBackend",
+		"keda.sh/v1alpha1 ScaledObject",
 		"monitoring.coreos.com/v1 PodMonitor", "monitoring.coreos.com/v1 ServiceMonitor", "monitoring.coreos.com/v1 PrometheusRule",
 	} {
 		if checked[want] == 0 {

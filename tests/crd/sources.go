@@ -36,6 +36,8 @@ var Sources = []Source{
 	{Module: "github.com/envoyproxy/gateway", Globs: []string{"charts/gateway-helm/charts/crds/crds/generated/*.yaml"}},
 	// Envoy AI Gateway (AIGatewayRoute, AIServiceBackend...).
 	{Module: "github.com/envoyproxy/ai-gateway", Globs: []string{"manifests/charts/ai-gateway-crds-helm/templates/*.yaml"}},
+	// KEDA (ScaledObject).
+	{Module: "github.com/kedacore/keda/v2", Version: "v" + versions.KEDAVersion, Globs: []string{"config/crd/bases/keda.sh_*.yaml"}},
 	// Prometheus operator (ServiceMonitor, PodMonitor, PrometheusRule).
 	{Module: "github.com/prometheus-operator/prometheus-operator", Version: versions.PrometheusOperatorVersion, Globs: []string{"example/prometheus-operator-crd/*.yaml"}},
 }

@@ -1,0 +1,443 @@
+package models
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
+	batchv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
+	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/llm-platform/llm-platform/manifest"
+	"github.com/llm-platform/llm-platform/versions"
+)
+
+// KEDANamespace runs KEDA.
+const KEDANamespace = "keda"
+
+// hfSecretName holds the Hugging Face token, when one is configured.
+const hfSecretName = "hf-token"
+
+// Args configures the model workloads.
+type Args struct {
+	Models []Spec
+	// Namespace and ClaimName locate the model volume claim; Claim is the
+	// claim resource (workloads wait for it, and its mount targets).
+	Namespace string
+	ClaimName string
+	Claim     pulumi.Resource
+	// UID and GID are what the volume's access point maps every client to.
+	UID, GID int
+	// PrometheusURL is where KEDA reads vLLM's metrics; empty without the
+	// metrics stack (then replicas are fixed at minReplicas, which config
+	// validation requires to equal maxReplicas).
+	PrometheusURL string
+	// HFToken is the Hugging Face token secret, if HasHFToken.
+	HFToken    pulumi.StringOutput
+	HasHFToken bool
+	// Placement: vLLM on the GPU pool, everything else on system nodes.
+	GPUNodeSelector    map[string]string
+	GPUTolerationKey   string
+	SystemNodeSelector map[string]string
+	// EnvoyNamespace and MonitoringNamespace may reach vLLM's port.
+	EnvoyNamespace      string
+	MonitoringNamespace string
+	Provider            *kubernetes.Provider
+	// DependsOn holds what vLLM pods need (the GPU NodePool).
+	DependsOn []pulumi.Resource
+}
+
+// Models is KEDA and one InferenceService per model.
+type Models struct {
+	pulumi.ResourceState
+
+	// Deployments maps each model to its Deployment name.
+	Deployments pulumi.StringMapOutput `pulumi:"deployments"`
+	// Services are the InferenceServices, in config order.
+	Services []*InferenceService
+}
+
+// InferenceService is one model's preload job, deployment, service,
+// disruption budget, autoscaler and network policy.
+type InferenceService struct {
+	pulumi.ResourceState
+
+	// ServedNames are the OpenAI model names it answers to.
+	ServedNames pulumi.StringArrayOutput `pulumi:"servedNames"`
+	// Namespace and Deployment locate the vLLM Deployment.
+	Namespace  pulumi.StringOutput `pulumi:"namespace"`
+	Deployment pulumi.StringOutput `pulumi:"deployment"`
+	// MinReplicas and MaxReplicas bound the autoscaler.
+	MinReplicas pulumi.IntOutput `pulumi:"minReplicas"`
+	MaxReplicas pulumi.IntOutput `pulumi:"maxReplicas"`
+}
+
+func (a *Args) validate() error {
+	if a.Provider == nil || a.Claim == nil || a.Namespace == "" || a.ClaimName == "" {
+		return fmt.Errorf("models: Provider, Claim, Namespace and ClaimName are required")
+	}
+	for _, s := range a.Models {
+		if a.PrometheusURL == "" && s.MinReplicas != s.MaxReplicas {
+			return fmt.Errorf("models: config key models[%s]: autoscaling between minReplicas %d and maxReplicas %d needs observability.enabled (KEDA reads vLLM metrics from Prometheus)",
+				s.Name, s.MinReplicas, s.MaxReplicas)
+		}
+		if s.GPUsPerReplica < 1 || s.MaxNumSeqs < 1 || s.Image == "" || s.HFRepo == "" || len(s.Revision) < 8 {
+			return fmt.Errorf("models: model %q is incomplete", s.Name)
+		}
+	}
+	return nil
+}
+
+// NewModels installs KEDA and declares every model.
+func NewModels(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Models, error) {
+	if args == nil {
+		args = &Args{}
+	}
+	if err := args.validate(); err != nil {
+		return nil, err
+	}
+	m := &Models{}
+	if err := ctx.RegisterComponentResource("llm-platform:models:Models", name, m, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(m)
+	k8s := pulumi.Provider(args.Provider)
+
+	keda, err := helmv3.NewRelease(ctx, name+"-keda", &helmv3.ReleaseArgs{
+		Name:            pulumi.String("keda"),
+		Chart:           pulumi.String("keda"),
+		RepositoryOpts:  &helmv3.RepositoryOptsArgs{Repo: pulumi.String(versions.KEDARepo)},
+		Version:         pulumi.String(versions.KEDAVersion),
+		Namespace:       pulumi.String(KEDANamespace),
+		CreateNamespace: pulumi.Bool(true),
+		Values:          pulumi.ToMap(KEDAValues(args.SystemNodeSelector)),
+	}, parent, k8s)
+	if err != nil {
+		return nil, err
+	}
+
+	var hfSecret pulumi.Resource
+	if args.HasHFToken {
+		hfSecret, err = corev1.NewSecret(ctx, name+"-hf-token", &corev1.SecretArgs{
+			Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(hfSecretName), Namespace: pulumi.String(args.Namespace)},
+			StringData: pulumi.StringMap{"token": args.HFToken},
+		}, parent, k8s, pulumi.DependsOn([]pulumi.Resource{args.Claim}))
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	deployments := pulumi.StringMap{}
+	for _, s := range args.Models {
+		svc, err := newInferenceService(ctx, s, args, keda, hfSecret, parent)
+		if err != nil {
+			return nil, err
+		}
+		m.Services = append(m.Services, svc)
+		deployments[s.Name] = svc.Deployment
+	}
+	m.Deployments = deployments.ToStringMapOutput()
+	if err := ctx.RegisterResourceOutputs(m, pulumi.Map{"deployments": m.Deployments}); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// KEDAValues run KEDA on the system nodes with its operator metrics on.
+func KEDAValues(systemNodeSelector map[string]string) map[string]any {
+	sel := map[string]any{}
+	for k, v := range systemNodeSelector {
+		sel[k] = v
+	}
+	return map[string]any{
+		"nodeSelector": sel,
+		"prometheus": map[string]any{
+			"operator":     map[string]any{"enabled": true},
+			"metricServer": map[string]any{"enabled": true},
+		},
+	}
+}
+
+func newInferenceService(ctx *pulumi.Context, s Spec, args *Args, keda, hfSecret pulumi.Resource, parentOpt pulumi.ResourceOption) (*InferenceService, error) {
+	svc := &InferenceService{}
+	if err := ctx.RegisterComponentResource("llm-platform:models:InferenceService", s.Name, svc, parentOpt); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(svc)
+	k8s := pulumi.Provider(args.Provider)
+	ns := pulumi.String(args.Namespace)
+	labels := pulumi.ToStringMap(Labels(s.Name))
+
+	// Preload: on the system nodes (no GPU needed), with the same pinned
+	// vLLM image (it ships huggingface_hub; no second image to pin).
+	jobDeps := []pulumi.Resource{args.Claim}
+	env := corev1.EnvVarArray{
+		&corev1.EnvVarArgs{Name: pulumi.String("HF_HOME"), Value: pulumi.String("/tmp/hf")},
+		&corev1.EnvVarArgs{Name: pulumi.String("HF_HUB_DISABLE_TELEMETRY"), Value: pulumi.String("1")},
+	}
+	if hfSecret != nil {
+		jobDeps = append(jobDeps, hfSecret)
+		env = append(env, &corev1.EnvVarArgs{Name: pulumi.String("HF_TOKEN"), ValueFrom: &corev1.EnvVarSourceArgs{
+			SecretKeyRef: &corev1.SecretKeySelectorArgs{Name: pulumi.String(hfSecretName), Key: pulumi.String("token")},
+		}})
+	}
+	volume := corev1.VolumeArgs{Name: pulumi.String("models"), PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSourceArgs{ClaimName: pulumi.String(args.ClaimName)}}
+	tmp := corev1.VolumeArgs{Name: pulumi.String("tmp"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}}
+	if _, err := batchv1.NewJob(ctx, s.Name+"-preload", &batchv1.JobArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			// The revision is in the name: a new revision is a new Job.
+			Name:      pulumi.String(fmt.Sprintf("%s-preload-%s", s.Name, s.Revision[:8])),
+			Namespace: ns,
+		},
+		Spec: &batchv1.JobSpecArgs{
+			BackoffLimit:          pulumi.Int(4),
+			ActiveDeadlineSeconds: pulumi.Int(6 * 3600),
+			Template: &corev1.PodTemplateSpecArgs{
+				Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.StringMap{"app.kubernetes.io/name": pulumi.String("preload"), "app.kubernetes.io/instance": pulumi.String(s.Name)}},
+				Spec: &corev1.PodSpecArgs{
+					RestartPolicy:   pulumi.String("OnFailure"),
+					NodeSelector:    pulumi.ToStringMap(args.SystemNodeSelector),
+					SecurityContext: podSecurity(args.UID, args.GID),
+					Containers: corev1.ContainerArray{&corev1.ContainerArgs{
+						Name:            pulumi.String("preload"),
+						Image:           pulumi.String(s.Image),
+						Command:         pulumi.ToStringArray([]string{"python3", "-c", PreloadScript(Downloads(s))}),
+						Env:             env,
+						SecurityContext: containerSecurity(),
+						Resources: &corev1.ResourceRequirementsArgs{
+							Requests: pulumi.StringMap{"cpu": pulumi.String("500m"), "memory": pulumi.String("1Gi")},
+							Limits:   pulumi.StringMap{"memory": pulumi.String("4Gi")},
+						},
+						VolumeMounts: corev1.VolumeMountArray{
+							&corev1.VolumeMountArgs{Name: pulumi.String("models"), MountPath: pulumi.String(MountPath)},
+							&corev1.VolumeMountArgs{Name: pulumi.String("tmp"), MountPath: pulumi.String("/tmp")},
+						},
+					}},
+					Volumes: corev1.VolumeArray{&volume, &tmp},
+				},
+			},
+		},
+	}, parent, k8s, pulumi.DependsOn(jobDeps)); err != nil {
+		return nil, err
+	}
+
+	gpus := pulumi.String(fmt.Sprint(s.GPUsPerReplica))
+	deploy, err := appsv1.NewDeployment(ctx, s.Name, &appsv1.DeploymentArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(s.Name), Namespace: ns, Labels: labels},
+		Spec: &appsv1.DeploymentSpecArgs{
+			// KEDA owns the replica count after creation (ignoreChanges).
+			Replicas: pulumi.Int(max(s.MinReplicas, 1)),
+			Selector: &metav1.LabelSelectorArgs{MatchLabels: labels},
+			// Bring a new replica up before taking an old one down: a
+			// rollout never drops capacity (it needs one spare GPU).
+			Strategy: &appsv1.DeploymentStrategyArgs{
+				Type:          pulumi.String("RollingUpdate"),
+				RollingUpdate: &appsv1.RollingUpdateDeploymentArgs{MaxSurge: pulumi.Int(1), MaxUnavailable: pulumi.Int(0)},
+			},
+			Template: &corev1.PodTemplateSpecArgs{
+				Metadata: &metav1.ObjectMetaArgs{
+					Labels: labels,
+					// Karpenter never consolidates a node away from under a
+					// serving replica; scale-down empties nodes instead.
+					Annotations: pulumi.StringMap{"karpenter.sh/do-not-disrupt": pulumi.String("true")},
+				},
+				Spec: &corev1.PodSpecArgs{
+					NodeSelector: pulumi.ToStringMap(args.GPUNodeSelector),
+					Tolerations: corev1.TolerationArray{&corev1.TolerationArgs{
+						Key: pulumi.String(args.GPUTolerationKey), Operator: pulumi.String("Exists"), Effect: pulumi.String("NoSchedule"),
+					}},
+					SecurityContext:               podSecurity(args.UID, args.GID),
+					TerminationGracePeriodSeconds: pulumi.Int(120),
+					InitContainers: corev1.ContainerArray{&corev1.ContainerArgs{
+						Name:            pulumi.String("wait-for-weights"),
+						Image:           pulumi.String(s.Image),
+						Command:         pulumi.ToStringArray([]string{"sh", "-c", WaitScript(s)}),
+						SecurityContext: containerSecurity(),
+						VolumeMounts: corev1.VolumeMountArray{
+							&corev1.VolumeMountArgs{Name: pulumi.String("models"), MountPath: pulumi.String(MountPath), ReadOnly: pulumi.Bool(true)},
+						},
+					}},
+					Containers: corev1.ContainerArray{&corev1.ContainerArgs{
+						Name:  pulumi.String("vllm"),
+						Image: pulumi.String(s.Image),
+						Args:  pulumi.ToStringArray(VLLMArgs(s)),
+						Env: corev1.EnvVarArray{
+							// Weights are on the volume; never reach the Hub.
+							&corev1.EnvVarArgs{Name: pulumi.String("HF_HUB_OFFLINE"), Value: pulumi.String("1")},
+							// Caches (torch.compile, Triton, HF) go to the
+							// writable scratch volume, not the image.
+							&corev1.EnvVarArgs{Name: pulumi.String("HOME"), Value: pulumi.String("/tmp")},
+							&corev1.EnvVarArgs{Name: pulumi.String("VLLM_NO_USAGE_STATS"), Value: pulumi.String("1")},
+						},
+						Ports: corev1.ContainerPortArray{&corev1.ContainerPortArgs{Name: pulumi.String("http"), ContainerPort: pulumi.Int(Port)}},
+						Resources: &corev1.ResourceRequirementsArgs{
+							Requests: pulumi.StringMap{
+								"nvidia.com/gpu": gpus,
+								"cpu":            pulumi.String(fmt.Sprint(3 * s.GPUsPerReplica)),
+								"memory":         pulumi.String(fmt.Sprintf("%dGi", 12*s.GPUsPerReplica)),
+							},
+							Limits: pulumi.StringMap{"nvidia.com/gpu": gpus, "memory": pulumi.String(fmt.Sprintf("%dGi", 14*s.GPUsPerReplica))},
+						},
+						// Loading weights and compiling CUDA graphs takes
+						// minutes: allow up to 30 before liveness applies.
+						StartupProbe: &corev1.ProbeArgs{
+							HttpGet:          &corev1.HTTPGetActionArgs{Path: pulumi.String("/health"), Port: pulumi.String("http")},
+							PeriodSeconds:    pulumi.Int(10),
+							FailureThreshold: pulumi.Int(180),
+						},
+						ReadinessProbe: &corev1.ProbeArgs{
+							HttpGet:       &corev1.HTTPGetActionArgs{Path: pulumi.String("/health"), Port: pulumi.String("http")},
+							PeriodSeconds: pulumi.Int(5), FailureThreshold: pulumi.Int(3),
+						},
+						LivenessProbe: &corev1.ProbeArgs{
+							HttpGet:       &corev1.HTTPGetActionArgs{Path: pulumi.String("/health"), Port: pulumi.String("http")},
+							PeriodSeconds: pulumi.Int(10), FailureThreshold: pulumi.Int(6), TimeoutSeconds: pulumi.Int(5),
+						},
+						SecurityContext: containerSecurity(),
+						VolumeMounts: corev1.VolumeMountArray{
+							&corev1.VolumeMountArgs{Name: pulumi.String("models"), MountPath: pulumi.String(MountPath), ReadOnly: pulumi.Bool(true)},
+							&corev1.VolumeMountArgs{Name: pulumi.String("dshm"), MountPath: pulumi.String("/dev/shm")},
+							&corev1.VolumeMountArgs{Name: pulumi.String("tmp"), MountPath: pulumi.String("/tmp")},
+						},
+					}},
+					Volumes: corev1.VolumeArray{
+						&corev1.VolumeArgs{Name: pulumi.String("models"), PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSourceArgs{
+							ClaimName: pulumi.String(args.ClaimName), ReadOnly: pulumi.Bool(true),
+						}},
+						// Shared memory for tensor-parallel workers (NCCL).
+						&corev1.VolumeArgs{Name: pulumi.String("dshm"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{
+							Medium: pulumi.String("Memory"), SizeLimit: pulumi.String(fmt.Sprintf("%dGi", 2*s.GPUsPerReplica)),
+						}},
+						&tmp,
+					},
+				},
+			},
+		},
+	}, parent, k8s, pulumi.DependsOn(append([]pulumi.Resource{args.Claim}, args.DependsOn...)),
+		pulumi.IgnoreChanges([]string{"spec.replicas"}))
+	if err != nil {
+		return nil, err
+	}
+
+	if _, err := corev1.NewService(ctx, s.Name, &corev1.ServiceArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(s.Name), Namespace: ns, Labels: labels},
+		Spec: &corev1.ServiceSpecArgs{
+			Selector: labels,
+			Ports: corev1.ServicePortArray{&corev1.ServicePortArgs{
+				Name: pulumi.String("http"), Port: pulumi.Int(Port), TargetPort: pulumi.String("http"),
+			}},
+		},
+	}, parent, k8s); err != nil {
+		return nil, err
+	}
+	if _, err := policyv1.NewPodDisruptionBudget(ctx, s.Name, &policyv1.PodDisruptionBudgetArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(s.Name), Namespace: ns},
+		Spec: &policyv1.PodDisruptionBudgetSpecArgs{
+			MaxUnavailable: pulumi.Int(1),
+			Selector:       &metav1.LabelSelectorArgs{MatchLabels: labels},
+		},
+	}, parent, k8s); err != nil {
+		return nil, err
+	}
+	if err := newNetworkPolicies(ctx, s.Name, args, labels, parent, k8s); err != nil {
+		return nil, err
+	}
+	if args.PrometheusURL != "" {
+		if _, err := manifest.Apply(ctx, s.Name+"-autoscaler", ScaledObjectObject(s, args.Namespace, args.PrometheusURL),
+			parent, k8s, pulumi.DependsOn([]pulumi.Resource{keda, deploy})); err != nil {
+			return nil, err
+		}
+	}
+
+	svc.ServedNames = pulumi.ToStringArray(s.ServedNames()).ToStringArrayOutput()
+	svc.Namespace = deploy.Metadata.Namespace().Elem()
+	svc.Deployment = deploy.Metadata.Name().Elem()
+	svc.MinReplicas = pulumi.Int(s.MinReplicas).ToIntOutput()
+	svc.MaxReplicas = pulumi.Int(s.MaxReplicas).ToIntOutput()
+	if err := ctx.RegisterResourceOutputs(svc, pulumi.Map{
+		"servedNames": svc.ServedNames, "namespace": svc.Namespace, "deployment": svc.Deployment,
+		"minReplicas": svc.MinReplicas, "maxReplicas": svc.MaxReplicas,
+	}); err != nil {
+		return nil, err
+	}
+	return svc, nil
+}
+
+// podSecurity: vLLM's image runs as root by default, but needs none of it:
+// the weights are read through the access point (which maps every client to
+// UID/GID), caches go to an emptyDir, and the GPU comes from the device
+// plugin, not privileges. So pods run as that non-root user, meeting the
+// restricted Pod Security profile.
+func podSecurity(uid, gid int) *corev1.PodSecurityContextArgs {
+	return &corev1.PodSecurityContextArgs{
+		RunAsNonRoot:   pulumi.Bool(true),
+		RunAsUser:      pulumi.Int(uid),
+		RunAsGroup:     pulumi.Int(gid),
+		FsGroup:        pulumi.Int(gid),
+		SeccompProfile: &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
+	}
+}
+
+// containerSecurity drops every capability and privilege escalation. The
+// root filesystem stays writable: Triton and torch.compile write caches
+// in places not all configurable.
+func containerSecurity() *corev1.SecurityContextArgs {
+	return &corev1.SecurityContextArgs{
+		AllowPrivilegeEscalation: pulumi.Bool(false),
+		Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.StringArray{pulumi.String("ALL")}},
+	}
+}
+
+// newNetworkPolicies: vLLM pods accept only the Envoy data plane and the
+// metrics scraper on their port and may only resolve DNS (the NFS mount is
+// the node's, not the pod's). The preload job may additionally reach HTTPS
+// (the Hugging Face Hub). Enforced by the VPC CNI's network policy agent.
+func newNetworkPolicies(ctx *pulumi.Context, model string, args *Args, labels pulumi.StringMap, parent, k8s pulumi.ResourceOption) error {
+	fromNamespace := func(ns string) *networkingv1.NetworkPolicyPeerArgs {
+		return &networkingv1.NetworkPolicyPeerArgs{NamespaceSelector: &metav1.LabelSelectorArgs{
+			MatchLabels: pulumi.StringMap{"kubernetes.io/metadata.name": pulumi.String(ns)},
+		}}
+	}
+	dns := &networkingv1.NetworkPolicyEgressRuleArgs{
+		To: networkingv1.NetworkPolicyPeerArray{fromNamespace("kube-system")},
+		Ports: networkingv1.NetworkPolicyPortArray{
+			&networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String("UDP"), Port: pulumi.Int(53)},
+			&networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String("TCP"), Port: pulumi.Int(53)},
+		},
+	}
+	if _, err := networkingv1.NewNetworkPolicy(ctx, model+"-vllm", &networkingv1.NetworkPolicyArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(model + "-vllm"), Namespace: pulumi.String(args.Namespace)},
+		Spec: &networkingv1.NetworkPolicySpecArgs{
+			PodSelector: &metav1.LabelSelectorArgs{MatchLabels: labels},
+			PolicyTypes: pulumi.ToStringArray([]string{"Ingress", "Egress"}),
+			Ingress: networkingv1.NetworkPolicyIngressRuleArray{&networkingv1.NetworkPolicyIngressRuleArgs{
+				From:  networkingv1.NetworkPolicyPeerArray{fromNamespace(args.EnvoyNamespace), fromNamespace(args.MonitoringNamespace)},
+				Ports: networkingv1.NetworkPolicyPortArray{&networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String("TCP"), Port: pulumi.Int(Port)}},
+			}},
+			Egress: networkingv1.NetworkPolicyEgressRuleArray{dns},
+		},
+	}, parent, k8s); err != nil {
+		return err
+	}
+	_, err := networkingv1.NewNetworkPolicy(ctx, model+"-preload", &networkingv1.NetworkPolicyArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(model + "-preload"), Namespace: pulumi.String(args.Namespace)},
+		Spec: &networkingv1.NetworkPolicySpecArgs{
+			PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{
+				"app.kubernetes.io/name": pulumi.String("preload"), "app.kubernetes.io/instance": pulumi.String(model),
+			}},
+			PolicyTypes: pulumi.ToStringArray([]string{"Ingress", "Egress"}),
+			Egress: networkingv1.NetworkPolicyEgressRuleArray{
+				dns,
+				&networkingv1.NetworkPolicyEgressRuleArgs{Ports: networkingv1.NetworkPolicyPortArray{
+					&networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String("TCP"), Port: pulumi.Int(443)},
+				}},
+			},
+		},
+	}, parent, k8s)
+	return err
+}

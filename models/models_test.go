@@ -1,0 +1,206 @@
+package models
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/llm-platform/llm-platform/render"
+)
+
+func spec() Spec {
+	return Spec{
+		Name: "qwen", HFRepo: "Qwen/Qwen2.5-7B-Instruct-AWQ", Revision: "b25037543e9394b818fdfca67ab2a00ecc7dd641",
+		ServedName: "qwen2.5-7b", MaxModelLen: 16384, MaxNumSeqs: 32, GPUMemoryUtilization: 0.9,
+		GPUsPerReplica: 1, MinReplicas: 1, MaxReplicas: 3, Image: "vllm/vllm-openai:v0.31.0", MaxLoRARank: 16,
+	}
+}
+
+func TestVLLMArgs(t *testing.T) {
+	t.Parallel()
+	withAll := spec()
+	withAll.Quantization, withAll.ToolCallParser = "awq_marlin", "hermes"
+	withAll.GPUsPerReplica = 4
+	withAll.Adapters = []Adapter{{Name: "sql", HFRepo: "o/sql", Revision: strings.Repeat("a", 40)}, {Name: "chat", HFRepo: "o/chat", Revision: strings.Repeat("b", 40)}}
+	for _, tt := range []struct {
+		name string
+		s    Spec
+		want []string
+		not  []string
+	}{
+		{"minimal", spec(),
+			[]string{"--model /models/qwen", "--served-model-name qwen2.5-7b", "--max-model-len 16384", "--max-num-seqs 32",
+				"--gpu-memory-utilization 0.9", "--tensor-parallel-size 1", "--port 8000"},
+			[]string{"--quantization", "--enable-lora", "--tool-call-parser", "--enable-auto-tool-choice"}},
+		{"everything", withAll,
+			[]string{"--quantization awq_marlin", "--enable-auto-tool-choice --tool-call-parser hermes", "--tensor-parallel-size 4",
+				"--enable-lora --lora-modules sql=/models/loras/sql --lora-modules chat=/models/loras/chat --max-loras 2 --max-lora-rank 16"},
+			nil},
+	} {
+		got := " " + strings.Join(VLLMArgs(tt.s), " ") + " "
+		for _, w := range tt.want {
+			if !strings.Contains(got, " "+w+" ") {
+				t.Errorf("%s: args %q lack %q", tt.name, got, w)
+			}
+		}
+		for _, n := range tt.not {
+			if strings.Contains(got, n) {
+				t.Errorf("%s: args %q contain %q", tt.name, got, n)
+			}
+		}
+	}
+}
+
+func TestTriggers(t *testing.T) {
+	t.Parallel()
+	s := spec()
+	tr := Triggers(s)
+	names := []string{}
+	for _, x := range tr {
+		names = append(names, x.Name)
+		if !strings.Contains(x.Query, `model_name="qwen2.5-7b"`) {
+			t.Errorf("%s query %q not filtered by model_name", x.Name, x.Query)
+		}
+		if strings.Contains(x.Query, "gpu_cache_usage_perc") {
+			t.Errorf("%s uses the removed vllm:gpu_cache_usage_perc", x.Name)
+		}
+	}
+	if !slices.Equal(names, []string{"running-ratio", "kv-cache", "waiting"}) {
+		t.Errorf("triggers %v", names)
+	}
+	if tr[0].Query != `sum(vllm:num_requests_running{model_name="qwen2.5-7b"}) / 32` || tr[0].Threshold != "0.7" || tr[0].MetricType != "AverageValue" {
+		t.Errorf("running ratio trigger %+v", tr[0])
+	}
+	s.MinReplicas = 0
+	s.Adapters = []Adapter{{Name: "sql.v2"}}
+	zero := Triggers(s)
+	last := zero[len(zero)-1]
+	if len(zero) != 4 || last.Name != "gateway-requests" || last.Activation != "0" ||
+		!strings.Contains(last.Query, `gen_ai_request_model=~"qwen2\\.5-7b|sql\\.v2"`) {
+		t.Errorf("scale-from-zero trigger %+v", last)
+	}
+}
+
+func TestPreloadAndWaitScripts(t *testing.T) {
+	t.Parallel()
+	s := spec()
+	s.Adapters = []Adapter{{Name: "sql", HFRepo: "o/sql", Revision: strings.Repeat("a", 40)}}
+	script := PreloadScript(Downloads(s))
+	for _, want := range []string{
+		`fetch("Qwen/Qwen2.5-7B-Instruct-AWQ", "b25037543e9394b818fdfca67ab2a00ecc7dd641", "/models/qwen")`,
+		`fetch("o/sql", "` + strings.Repeat("a", 40) + `", "/models/loras/sql")`,
+		"max_workers=1", "os.rename(tmp, marker)", "if os.path.exists(marker)",
+	} {
+		if !strings.Contains(script, want) {
+			t.Errorf("preload script lacks %q", want)
+		}
+	}
+	if strings.Index(script, "snapshot_download(repo_id") > strings.Index(script, "os.rename(tmp, marker)") {
+		t.Error("the marker must be written after the download")
+	}
+	wait := WaitScript(s)
+	for _, m := range []string{"/models/qwen/.complete-b25037543e9394b818fdfca67ab2a00ecc7dd641", "/models/loras/sql/.complete-" + strings.Repeat("a", 40)} {
+		if !strings.Contains(wait, m) {
+			t.Errorf("wait script lacks %s", m)
+		}
+	}
+}
+
+func renderModels(t *testing.T, prometheus string, specs ...Spec) *render.Result {
+	t.Helper()
+	sc := &render.StackConfig{Project: "llm-platform", Stack: "test"}
+	res, err := render.Run(func(ctx *pulumi.Context) error {
+		provider, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
+		if err != nil {
+			return err
+		}
+		var claim pulumi.CustomResourceState
+		if err := ctx.RegisterResource("kubernetes:core/v1:PersistentVolumeClaim", "claim", pulumi.Map{}, &claim); err != nil {
+			return err
+		}
+		_, err = NewModels(ctx, "models", &Args{
+			Models: specs, Namespace: "models", ClaimName: "model-weights", Claim: &claim, UID: 1000, GID: 1000,
+			PrometheusURL: prometheus, GPUNodeSelector: map[string]string{"llm-platform/pool": "gpu-l4"}, GPUTolerationKey: "nvidia.com/gpu",
+			SystemNodeSelector: map[string]string{"role": "system"}, EnvoyNamespace: "envoy-gateway-system", MonitoringNamespace: "monitoring",
+			Provider: provider,
+		})
+		return err
+	}, sc, "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestInferenceService(t *testing.T) {
+	t.Parallel()
+	res := renderModels(t, "http://prom:9090", spec())
+	d := res.Named("kubernetes:apps/v1:Deployment", "qwen")
+	if d == nil {
+		t.Fatal("no deployment")
+	}
+	checks := map[string]any{
+		"spec.template.spec.containers.0.resources.limits.nvidia.com/gpu":          nil, // checked below (dotted key)
+		"spec.template.spec.tolerations.0.key":                                     "nvidia.com/gpu",
+		"spec.template.spec.containers.0.startupProbe.httpGet.path":                "/health",
+		"spec.template.spec.containers.0.readinessProbe.httpGet.path":              "/health",
+		"spec.template.spec.containers.0.livenessProbe.httpGet.path":               "/health",
+		"spec.template.spec.containers.0.ports.0.name":                             "http",
+		"spec.template.spec.securityContext.runAsNonRoot":                          true,
+		"spec.template.spec.containers.0.securityContext.allowPrivilegeEscalation": false,
+		"spec.template.spec.volumes.0.persistentVolumeClaim.readOnly":              true,
+		"spec.template.spec.volumes.1.emptyDir.medium":                             "Memory",
+		"spec.template.spec.initContainers.0.name":                                 "wait-for-weights",
+	}
+	for path, want := range checks {
+		if want == nil {
+			continue
+		}
+		if got, _ := d.Input(path); got != want {
+			t.Errorf("%s = %v, want %v", path, got, want)
+		}
+	}
+	limits, _ := d.Input("spec.template.spec.containers.0.resources.limits")
+	if limits.(map[string]any)["nvidia.com/gpu"] != "1" {
+		t.Errorf("GPU limit %v", limits)
+	}
+	ann, _ := d.Input("spec.template.metadata.annotations")
+	if ann.(map[string]any)["karpenter.sh/do-not-disrupt"] != "true" {
+		t.Error("replicas must carry karpenter.sh/do-not-disrupt")
+	}
+	if s := res.Named("kubernetes:core/v1:Service", "qwen"); s == nil || s.String("spec.ports.0.name") != "http" || s.Inputs["spec"].(map[string]any)["ports"].([]any)[0].(map[string]any)["port"] != 8000.0 {
+		t.Errorf("service %+v", s)
+	}
+	job := res.Named("kubernetes:batch/v1:Job", "qwen-preload")
+	if job == nil || job.String("metadata.name") != "qwen-preload-b2503754" || job.String("spec.template.spec.nodeSelector.role") != "system" {
+		t.Errorf("preload job %+v", job)
+	}
+	so := res.Named("kubernetes:keda.sh/v1alpha1:ScaledObject", "qwen-autoscaler")
+	if so == nil || so.String("spec.triggers.0.metadata.serverAddress") != "http://prom:9090" ||
+		so.Inputs["spec"].(map[string]any)["advanced"].(map[string]any)["horizontalPodAutoscalerConfig"].(map[string]any)["behavior"].(map[string]any)["scaleDown"].(map[string]any)["stabilizationWindowSeconds"] != 300.0 {
+		t.Errorf("scaled object %+v", so)
+	}
+	if !slices.Contains(so.DependsOn, res.Named("kubernetes:helm.sh/v3:Release", "models-keda").URN) {
+		t.Error("the ScaledObject must wait for KEDA")
+	}
+	np := res.Named("kubernetes:networking.k8s.io/v1:NetworkPolicy", "qwen-vllm")
+	if np == nil || np.String("spec.ingress.0.ports.0.protocol") != "TCP" || len(np.Inputs["spec"].(map[string]any)["egress"].([]any)) != 1 {
+		t.Errorf("vLLM network policy %+v", np)
+	}
+	if res.Named("kubernetes:policy/v1:PodDisruptionBudget", "qwen") == nil {
+		t.Error("no disruption budget")
+	}
+}
+
+func TestNoPrometheusMeansNoAutoscaler(t *testing.T) {
+	t.Parallel()
+	fixed := spec()
+	fixed.MaxReplicas = fixed.MinReplicas
+	res := renderModels(t, "", fixed)
+	if len(res.OfType("kubernetes:keda.sh/v1alpha1:ScaledObject")) != 0 {
+		t.Error("a ScaledObject without Prometheus")
+	}
+}

@@ -1,0 +1,162 @@
+package models
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/llm-platform/llm-platform/observability/metrics"
+)
+
+// Port is vLLM's OpenAI server port (also /metrics and /health).
+const Port = 8000
+
+// MountPath is where the model volume (the S3 Files access point rooted at
+// /models) is mounted, in the preload job and in vLLM.
+const MountPath = "/models"
+
+// Adapter is a LoRA adapter served on top of a model.
+type Adapter struct {
+	Name     string
+	HFRepo   string
+	Revision string
+}
+
+// Spec is one model, as the workloads need it.
+type Spec struct {
+	Name                 string
+	HFRepo               string
+	Revision             string
+	ServedName           string
+	Quantization         string
+	MaxModelLen          int
+	MaxNumSeqs           int
+	GPUMemoryUtilization float64
+	GPUsPerReplica       int
+	MinReplicas          int
+	MaxReplicas          int
+	ToolCallParser       string
+	Image                string
+	Adapters             []Adapter
+	MaxLoRARank          int
+}
+
+// WeightsDir is where the model's weights live on the volume.
+func (s Spec) WeightsDir() string { return path.Join(MountPath, s.Name) }
+
+// AdapterDir is where an adapter's weights live.
+func AdapterDir(name string) string { return path.Join(MountPath, "loras", name) }
+
+// MarkerFile is written last by the preload job, once the revision is
+// complete; vLLM's init container waits for it.
+func MarkerFile(dir, revision string) string { return path.Join(dir, ".complete-"+revision) }
+
+// ServedNames are the OpenAI model names the deployment answers to.
+func (s Spec) ServedNames() []string {
+	names := []string{s.ServedName}
+	for _, a := range s.Adapters {
+		names = append(names, a.Name)
+	}
+	return names
+}
+
+// VLLMArgs builds the vLLM OpenAI server's arguments from the model's
+// config. The weights are local (the preload job put them on the volume),
+// so --model is a path and the served name is set explicitly.
+func VLLMArgs(s Spec) []string {
+	args := []string{
+		"--model", s.WeightsDir(),
+		"--served-model-name", s.ServedName,
+		"--host", "0.0.0.0",
+		"--port", fmt.Sprint(Port),
+		"--max-model-len", fmt.Sprint(s.MaxModelLen),
+		"--max-num-seqs", fmt.Sprint(s.MaxNumSeqs),
+		"--gpu-memory-utilization", fmt.Sprint(s.GPUMemoryUtilization),
+		"--tensor-parallel-size", fmt.Sprint(s.GPUsPerReplica),
+	}
+	if s.Quantization != "" {
+		args = append(args, "--quantization", s.Quantization)
+	}
+	if s.ToolCallParser != "" {
+		args = append(args, "--enable-auto-tool-choice", "--tool-call-parser", s.ToolCallParser)
+	}
+	if len(s.Adapters) > 0 {
+		args = append(args, "--enable-lora")
+		for _, a := range s.Adapters {
+			args = append(args, "--lora-modules", a.Name+"="+AdapterDir(a.Name))
+		}
+		args = append(args, "--max-loras", fmt.Sprint(len(s.Adapters)), "--max-lora-rank", fmt.Sprint(s.MaxLoRARank))
+	}
+	return args
+}
+
+// Trigger is one KEDA Prometheus trigger.
+type Trigger struct {
+	Name       string
+	Query      string
+	MetricType string // AverageValue or Value
+	Threshold  string
+	// Activation is the value above which KEDA scales from zero.
+	Activation string
+}
+
+// RunningRatioThreshold is the share of max-num-seqs in flight per replica
+// at which another replica is added: leading (a replica saturates before
+// requests queue) and stable (vLLM batches well below its ceiling).
+const RunningRatioThreshold = "0.7"
+
+func modelSelector(served string) string { return fmt.Sprintf(`%s=%q`, metrics.VLLMModel, served) }
+
+// Triggers are the model's autoscaling signals, all leading saturation
+// signals read from vLLM, plus, when the model scales to zero, the gateway's
+// request rate (vLLM exposes nothing at zero replicas).
+func Triggers(s Spec) []Trigger {
+	sel := modelSelector(s.ServedName)
+	t := []Trigger{
+		{
+			// Sum of running sequences over max-num-seqs; as an
+			// AverageValue the HPA divides it by the replica count, so
+			// each replica is kept near 70% of its batch.
+			Name:       "running-ratio",
+			Query:      fmt.Sprintf(`sum(vllm:num_requests_running{%s}) / %d`, sel, s.MaxNumSeqs),
+			MetricType: "AverageValue",
+			Threshold:  RunningRatioThreshold,
+		},
+		{
+			// KV cache pressure precedes preemption and queueing.
+			Name:       "kv-cache",
+			Query:      fmt.Sprintf(`avg(vllm:kv_cache_usage_perc{%s})`, sel),
+			MetricType: "Value",
+			Threshold:  "0.8",
+		},
+		{
+			// Backstop: requests already waiting.
+			Name:       "waiting",
+			Query:      fmt.Sprintf(`sum(vllm:num_requests_waiting{%s})`, sel),
+			MetricType: "AverageValue",
+			Threshold:  "2",
+		},
+	}
+	if s.MinReplicas == 0 {
+		var names []string
+		for _, n := range s.ServedNames() {
+			names = append(names, regexpQuote(n))
+		}
+		t = append(t, Trigger{
+			Name: "gateway-requests",
+			Query: fmt.Sprintf(`sum(rate(gen_ai_server_request_duration_seconds_count{%s=~%q}[2m]))`,
+				metrics.GatewayModel, strings.Join(names, "|")),
+			MetricType: "AverageValue",
+			// Only its activation matters: any request for the model in the
+			// last two minutes wakes it; the vLLM signals size it.
+			Threshold:  "1000",
+			Activation: "0",
+		})
+	}
+	return t
+}
+
+func regexpQuote(s string) string {
+	r := strings.NewReplacer(`.`, `\.`, `+`, `\+`, `*`, `\*`, `?`, `\?`, `(`, `\(`, `)`, `\)`, `[`, `\[`, `]`, `\]`, `{`, `\{`, `}`, `\}`, `|`, `\|`, `^`, `\^`, `$`, `\$`)
+	return r.Replace(s)
+}
