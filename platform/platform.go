@@ -8,6 +8,7 @@ import (
 
 	"github.com/llm-platform/llm-platform/cluster"
 	"github.com/llm-platform/llm-platform/config"
+	"github.com/llm-platform/llm-platform/cost"
 	"github.com/llm-platform/llm-platform/gateway"
 	"github.com/llm-platform/llm-platform/gpu"
 	"github.com/llm-platform/llm-platform/models"
@@ -87,6 +88,9 @@ func Deploy(ctx *pulumi.Context, cfg *config.Config) error {
 	ctx.Export("karpenterNodeRoleArn", k8s.KarpenterNodeRoleARN)
 	ctx.Export("interruptionQueueName", k8s.InterruptionQueueName)
 	ctx.Export("llmEnabled", pulumi.Bool(cfg.LLMLayer()))
+	estimate := cost.Monthly(cfg)
+	ctx.Export("estimatedMonthlyCostIdleUsd", pulumi.Float64(estimate.IdleUSD))
+	ctx.Export("estimatedMonthlyCostMaxUsd", pulumi.Float64(estimate.MaxUSD))
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/llm-platform/llm-platform/cost"
 	"github.com/llm-platform/llm-platform/platform"
 	"github.com/llm-platform/llm-platform/render"
 )
@@ -39,6 +40,11 @@ func main() {
 		fail(err)
 	}
 	fmt.Printf("rendered %d resources of stack %s to %s\n", len(res.Resources), sc.Stack, target)
+	cfg, err := render.ParseConfig(sc)
+	if err != nil {
+		fail(err)
+	}
+	fmt.Print(cost.Table(cost.Monthly(cfg)))
 }
 
 func fail(err error) {

@@ -1,0 +1,134 @@
+// Package cost estimates what a stack costs per month from its config and
+// the resources the program declares for it, with the price table in
+// prices.go. It is a planning aid, not a bill: traffic, spot discounts and
+// services without a listed price are left out and said so.
+package cost
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/llm-platform/llm-platform/config"
+)
+
+// Line is one cost item, per month, at minimum (idle) and maximum scale.
+type Line struct {
+	Item      string
+	IdleUSD   float64
+	MaxUSD    float64
+	Reasoning string
+}
+
+// Estimate is a stack's monthly cost.
+type Estimate struct {
+	Lines   []Line
+	IdleUSD float64
+	MaxUSD  float64
+	// Notes list what is not priced.
+	Notes []string
+}
+
+func round(v float64) float64 { return math.Round(v*100) / 100 }
+
+// Monthly estimates a stack's monthly cost. Idle is every model at its
+// minimum replicas, max at its maximum; GPU nodes are priced on demand (the
+// ceiling: spot is usually cheaper but varies) as the cheapest allowed
+// instance with enough GPUs, one replica per node.
+func Monthly(c *config.Config) Estimate {
+	e := Estimate{}
+	add := func(item string, idle, max float64, why string) {
+		e.Lines = append(e.Lines, Line{Item: item, IdleUSD: round(idle), MaxUSD: round(max), Reasoning: why})
+	}
+	add("EKS control plane", EKSControlPlaneHourly*HoursPerMonth, EKSControlPlaneHourly*HoursPerMonth, "standard support")
+
+	nats := 1
+	if c.Network.NAT == config.NATPerAZ {
+		nats = c.Network.AZCount
+	}
+	natCost := float64(nats) * NATGatewayHourly * HoursPerMonth
+	add("NAT gateways", natCost, natCost, fmt.Sprintf("%d x $%.3f/h, before data processing", nats, NATGatewayHourly))
+
+	sn := c.Cluster.SystemNodes
+	if price, ok := InstanceHourly[sn.InstanceTypes[0]]; ok {
+		idle := float64(sn.DesiredSize) * price * HoursPerMonth
+		max := float64(sn.MaxSize) * price * HoursPerMonth
+		add("System nodes", idle, max, fmt.Sprintf("%d to %d x %s", sn.DesiredSize, sn.MaxSize, sn.InstanceTypes[0]))
+	} else {
+		e.Notes = append(e.Notes, fmt.Sprintf("no price for system instance type %s", sn.InstanceTypes[0]))
+	}
+	volume := float64(4+sn.DiskSizeGiB) * GP3PerGiBMonth
+	add("System node volumes", float64(sn.DesiredSize)*volume, float64(sn.MaxSize)*volume, fmt.Sprintf("%d GiB gp3 each", 4+sn.DiskSizeGiB))
+
+	if c.LLMLayer() {
+		nlb := NLBHourly * HoursPerMonth
+		add("Network Load Balancer", nlb, nlb, "before capacity units")
+		var idleGPU, maxGPU, idleVol, maxVol, weights float64
+		for _, m := range c.Models {
+			_, price, ok := GPUInstance(c.GPU, m.GPUsPerReplica)
+			if !ok {
+				e.Notes = append(e.Notes, fmt.Sprintf("no priced instance for %d GPUs for model %s", m.GPUsPerReplica, m.Name))
+				continue
+			}
+			nodeVol := float64(4+c.GPU.DataVolumeGiB) * GP3PerGiBMonth
+			idleGPU += float64(m.MinReplicas) * price * HoursPerMonth
+			maxGPU += float64(m.MaxReplicas) * price * HoursPerMonth
+			idleVol += float64(m.MinReplicas) * nodeVol
+			maxVol += float64(m.MaxReplicas) * nodeVol
+			weights += config.WeightsGiB(m.ParamsBillions, m.Quantization) * (1 << 30) / 1e9
+		}
+		add("GPU nodes (on-demand)", idleGPU, maxGPU, "models at minimum / maximum replicas")
+		add("GPU node volumes", idleVol, maxVol, fmt.Sprintf("%d GiB gp3 per node", 4+c.GPU.DataVolumeGiB))
+		add("Model weights in S3", weights*S3StandardPerGBMonth, weights*S3StandardPerGBMonth, fmt.Sprintf("about %.0f GB", weights))
+		e.Notes = append(e.Notes, "S3 Files, data transfer and spot discounts are not priced")
+		if c.ObservabilityLayer() {
+			pv := float64(c.Observability.StorageGiB) * GP3PerGiBMonth
+			add("Prometheus volume", pv, pv, fmt.Sprintf("%d GiB gp3", c.Observability.StorageGiB))
+		}
+	}
+	for _, l := range e.Lines {
+		e.IdleUSD += l.IdleUSD
+		e.MaxUSD += l.MaxUSD
+	}
+	e.IdleUSD, e.MaxUSD = round(e.IdleUSD), round(e.MaxUSD)
+	return e
+}
+
+// GPUInstance is the cheapest priced instance of the allowed families and
+// sizes with at least gpus GPUs: what Karpenter launches for one replica.
+func GPUInstance(g config.GPU, gpus int) (string, float64, bool) {
+	type cand struct {
+		name  string
+		price float64
+	}
+	var cands []cand
+	for _, f := range g.InstanceFamilies {
+		for _, s := range g.InstanceSizes {
+			name := f + "." + s
+			price, ok := InstanceHourly[name]
+			if ok && config.GPUsPerInstance[f][s] >= gpus {
+				cands = append(cands, cand{name, price})
+			}
+		}
+	}
+	if len(cands) == 0 {
+		return "", 0, false
+	}
+	sort.Slice(cands, func(i, j int) bool { return cands[i].price < cands[j].price })
+	return cands[0].name, cands[0].price, true
+}
+
+// Table renders the estimate as a Markdown table (make render prints it;
+// the README shows it for the dev and base-only stacks).
+func Table(e Estimate) string {
+	out := fmt.Sprintf("Estimated monthly cost (%s on-demand prices, %s):\n\n", PricesRegion, PricesDate)
+	out += "| item | idle | max | basis |\n| --- | --- | --- | --- |\n"
+	for _, l := range e.Lines {
+		out += fmt.Sprintf("| %s | $%.2f | $%.2f | %s |\n", l.Item, l.IdleUSD, l.MaxUSD, l.Reasoning)
+	}
+	out += fmt.Sprintf("| **total** | **$%.2f** | **$%.2f** | |\n", e.IdleUSD, e.MaxUSD)
+	for _, n := range e.Notes {
+		out += "\n" + n + "."
+	}
+	return out + "\n"
+}

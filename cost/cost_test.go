@@ -1,0 +1,71 @@
+package cost
+
+import (
+	"math"
+	"testing"
+
+	"github.com/llm-platform/llm-platform/config"
+)
+
+func parse(t *testing.T, values map[string]string) *config.Config {
+	t.Helper()
+	c, err := config.Parse(config.Input{Stack: "t", Region: "us-east-1", Values: values})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func line(e Estimate, item string) (Line, bool) {
+	for _, l := range e.Lines {
+		if l.Item == item {
+			return l, true
+		}
+	}
+	return Line{}, false
+}
+
+func TestMonthly(t *testing.T) {
+	t.Parallel()
+	base := Monthly(parse(t, map[string]string{"network": `{"nat": "perAz", "azCount": 3}`}))
+	if l, _ := line(base, "NAT gateways"); l.IdleUSD != 98.55 {
+		t.Errorf("three NAT gateways = %v", l.IdleUSD)
+	}
+	if _, ok := line(base, "GPU nodes (on-demand)"); ok {
+		t.Error("GPU cost without the LLM layer")
+	}
+	single := Monthly(parse(t, map[string]string{"network": `{"nat": "single", "azCount": 3}`}))
+	if l, _ := line(single, "NAT gateways"); l.IdleUSD != 32.85 {
+		t.Errorf("one NAT gateway = %v", l.IdleUSD)
+	}
+	llm := Monthly(parse(t, map[string]string{
+		"llm":     `{"enabled": true}`,
+		"gateway": `{"clients": [{"name": "a"}]}`,
+		"models": `[{"name": "m", "hfRepo": "o/m", "revision": "0123456789abcdef0123456789abcdef01234567", "paramsBillions": 7.6,
+		            "quantization": "awq", "minReplicas": 0, "maxReplicas": 3}]`,
+	}))
+	gpu, _ := line(llm, "GPU nodes (on-demand)")
+	if gpu.IdleUSD != 0 || math.Abs(gpu.MaxUSD-3*0.8048*730) > 0.01 {
+		t.Errorf("GPU nodes idle %v max %v: want 0 and 3 x g6.xlarge", gpu.IdleUSD, gpu.MaxUSD)
+	}
+	var sum float64
+	for _, l := range llm.Lines {
+		sum += l.MaxUSD
+	}
+	if math.Abs(sum-llm.MaxUSD) > 0.01 {
+		t.Errorf("total %v is not the sum of its lines %v", llm.MaxUSD, sum)
+	}
+}
+
+func TestGPUInstanceCheapestWithEnoughGPUs(t *testing.T) {
+	t.Parallel()
+	g := config.DefaultGPU()
+	for gpus, want := range map[int]string{1: "g6.xlarge", 2: "g6.12xlarge", 4: "g6.12xlarge"} {
+		if got, _, ok := GPUInstance(g, gpus); !ok || got != want {
+			t.Errorf("%d GPUs: %s, want %s", gpus, got, want)
+		}
+	}
+	if _, _, ok := GPUInstance(g, 8); ok {
+		t.Error("no allowed priced instance has 8 GPUs")
+	}
+}
