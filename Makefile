@@ -13,7 +13,7 @@ export PULUMI_BACKEND_URL := file://$(CURDIR)/.pulumi-state
 SECRETS_PROVIDER := --secrets-provider passphrase
 endif
 
-.PHONY: help test vet fmt fmt-check render stack up preview destroy refresh
+.PHONY: help test vet lint fmt fmt-check render stack up preview destroy refresh
 
 help:
 	@echo "make test                 unit, whole-program and golden tests (no AWS needed)"
@@ -21,6 +21,7 @@ help:
 	@echo "make preview STACK=dev    pulumi preview (needs AWS credentials)"
 	@echo "make up STACK=dev         pulumi up (needs AWS credentials)"
 	@echo "make destroy STACK=dev    pulumi destroy, keeping protected resources (the model bucket)"
+	@echo "make lint                 golangci-lint (pinned, built from its Go module)"
 
 # Two modules: the program, and tests/crd (the CRD + CEL validation
 # harness, whose Kubernetes server libraries stay out of the program's
@@ -33,6 +34,12 @@ test:
 vet:
 	$(GO) vet ./...
 	cd tests/crd && $(GO) vet ./...
+
+# golangci-lint is built from its Go module (tools/lint) and cached by go tool.
+lint:
+	@lint="$$(cd tools/lint && $(GO) tool -n golangci-lint)" && \
+	"$$lint" run ./... && \
+	(cd tests/crd && "$$lint" run --config ../../.golangci.yml ./...)
 
 fmt:
 	gofmt -w .

@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"reflect"
 	"slices"
@@ -124,11 +125,7 @@ func TestParseReportsEveryError(t *testing.T) {
 }
 
 func asErrors(err error, target *Errors) bool {
-	e, ok := err.(Errors)
-	if ok {
-		*target = e
-	}
-	return ok
+	return errors.As(err, target)
 }
 
 func TestBucketName(t *testing.T) {

@@ -100,15 +100,17 @@ func (c *Config) validate() Errors {
 
 func (c *Config) validateNetwork(errs *Errors) {
 	n := c.Network
-	if p, err := netip.ParsePrefix(n.CIDR); err != nil {
+	p, err := netip.ParsePrefix(n.CIDR)
+	switch {
+	case err != nil:
 		errs.add("network.cidr", n.CIDR, "not an IPv4 CIDR: %v", err)
-	} else if !p.Addr().Is4() {
+	case !p.Addr().Is4():
 		errs.add("network.cidr", n.CIDR, "must be an IPv4 CIDR")
-	} else if p.Masked() != p {
+	case p.Masked() != p:
 		errs.add("network.cidr", n.CIDR, "has host bits set; did you mean %s?", p.Masked())
-	} else if p.Bits() < 16 || p.Bits() > 20 {
+	case p.Bits() < 16 || p.Bits() > 20:
 		errs.add("network.cidr", n.CIDR, "prefix must be /16 to /20 (pods take VPC addresses)")
-	} else if !isPrivate(p) {
+	case !isPrivate(p):
 		errs.add("network.cidr", n.CIDR, "must be inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
 	}
 	if n.AZCount < 2 || n.AZCount > 3 {

@@ -160,8 +160,7 @@ func (m *Mocks) computed(typ, name string, in resource.PropertyMap) map[string]a
 // registers the aws:eks/cluster:Cluster child the program reads through
 // the eksCluster output, then returns the outputs the program uses.
 func (m *Mocks) construct(typ, name, urn string, in resource.PropertyMap) (resource.PropertyMap, error) {
-	switch typ {
-	case "eks:index:Cluster":
+	if typ == "eks:index:Cluster" {
 		clusterName := name
 		if v, ok := in["name"]; ok && v.IsString() {
 			clusterName = v.StringValue()

@@ -58,7 +58,7 @@ func LoadStack(dir, stack string) (*StackConfig, error) {
 		}
 		v, err := configValue(decl.Default)
 		if err != nil {
-			return nil, fmt.Errorf("Pulumi.yaml config %s default: %w", k, err)
+			return nil, fmt.Errorf("project file Pulumi.yaml, config %s default: %w", k, err)
 		}
 		sc.Values[full] = v
 	}

@@ -15,6 +15,7 @@ package crd
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -68,7 +69,7 @@ func (v *Validator) Load(source string, data []byte) (int, error) {
 	for {
 		var raw map[string]any
 		if err := dec.Decode(&raw); err != nil {
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				return n, nil
 			}
 			return n, fmt.Errorf("%s: %w", source, err)
