@@ -93,14 +93,14 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		return "", state, err
 	}
 	state := args.Inputs.Copy()
-	for k, v := range m.computed(args.TypeToken, args.Name, args.Inputs) {
+	for k, v := range ComputedOutputs(args.TypeToken, args.Name, m.Region, args.Inputs) {
 		if _, set := state[resource.PropertyKey(k)]; !set {
 			state[resource.PropertyKey(k)] = resource.NewPropertyValue(v)
 		}
 	}
 	if args.TypeToken == "random:index/randomPassword:RandomPassword" {
 		// Generated secrets are secrets in real runs too.
-		state["result"] = resource.MakeSecret(resource.NewProperty("fake-password-" + args.Name))
+		state["result"] = resource.MakeSecret(state["result"])
 	}
 	id := FakeIDPrefix + args.Name
 	if args.ID != "" {
@@ -115,10 +115,12 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 // FakeIDPrefix starts every fake physical id.
 const FakeIDPrefix = "id-"
 
-// computed returns the provider-computed outputs the program reads, per
-// type. Physical names default to the logical name (no random suffix), so
-// everything derived from them is deterministic.
-func (m *Mocks) computed(typ, name string, in resource.PropertyMap) map[string]any {
+// ComputedOutputs returns the provider-computed outputs the program reads,
+// per type, for a resource of that logical name and inputs in region.
+// Physical names default to the logical name (no random suffix), so
+// everything derived from them is deterministic. The mocks and the engine
+// tests' fake providers both answer with it, so the two agree.
+func ComputedOutputs(typ, name, region string, in resource.PropertyMap) map[string]any {
 	out := map[string]any{}
 	physical := name
 	if v, ok := in["name"]; ok && v.IsString() && v.StringValue() != "" {
@@ -128,7 +130,7 @@ func (m *Mocks) computed(typ, name string, in resource.PropertyMap) map[string]a
 	}
 	if strings.HasPrefix(typ, "aws:") {
 		service := strings.SplitN(strings.TrimPrefix(typ, "aws:"), "/", 2)[0]
-		out["arn"] = fmt.Sprintf("arn:aws:%s:%s:%s:%s/%s", service, m.Region, FakeAccount, lastSegment(typ), physical)
+		out["arn"] = fmt.Sprintf("arn:aws:%s:%s:%s:%s/%s", service, region, FakeAccount, lastSegment(typ), physical)
 	}
 	switch typ {
 	case "aws:ec2/eip:Eip":
@@ -140,15 +142,19 @@ func (m *Mocks) computed(typ, name string, in resource.PropertyMap) map[string]a
 	case "aws:iam/policy:Policy":
 		out["arn"] = fmt.Sprintf("arn:aws:iam::%s:policy/%s", FakeAccount, physical)
 	case "aws:sqs/queue:Queue":
-		out["arn"] = fmt.Sprintf("arn:aws:sqs:%s:%s:%s", m.Region, FakeAccount, physical)
-		out["url"] = fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", m.Region, FakeAccount, physical)
+		out["arn"] = fmt.Sprintf("arn:aws:sqs:%s:%s:%s", region, FakeAccount, physical)
+		out["url"] = fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", region, FakeAccount, physical)
 	case "aws:cloudwatch/eventRule:EventRule":
-		out["arn"] = fmt.Sprintf("arn:aws:events:%s:%s:rule/%s", m.Region, FakeAccount, physical)
+		out["arn"] = fmt.Sprintf("arn:aws:events:%s:%s:rule/%s", region, FakeAccount, physical)
 	case "aws:ec2/launchTemplate:LaunchTemplate":
 		out["latestVersion"] = 1
+	case "random:index/randomPassword:RandomPassword":
+		// Deterministic, so a re-run sees the same value; the SDK marks it
+		// secret (additionalSecretOutputs), which the mocks reproduce.
+		out["result"] = "fake-password-" + name
 	case "aws:eks/cluster:Cluster":
-		out["arn"] = fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", m.Region, FakeAccount, physical)
-		out["endpoint"] = fmt.Sprintf("https://%s.gr7.%s.eks.amazonaws.com", strings.ToUpper(physical), m.Region)
+		out["arn"] = fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", region, FakeAccount, physical)
+		out["endpoint"] = fmt.Sprintf("https://%s.gr7.%s.eks.amazonaws.com", strings.ToUpper(physical), region)
 		out["vpcConfig"] = map[string]any{"clusterSecurityGroupId": "sg-" + physical}
 		out["certificateAuthority"] = map[string]any{"data": "LS0tLS1CRUdJTi1GQUtFLUNBLS0tLS0="}
 	}
@@ -200,15 +206,21 @@ func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	m.mu.Lock()
 	m.calls = append(m.calls, args.Token)
 	m.mu.Unlock()
-	switch args.Token {
+	return InvokeAnswer(args.Token, m.Region)
+}
+
+// InvokeAnswer is the fixed answer to a data-source invoke in region (the
+// mocks' and the fake providers' alike).
+func InvokeAnswer(token, region string) (resource.PropertyMap, error) {
+	switch token {
 	case "aws:index/getAvailabilityZones:getAvailabilityZones":
 		names := []any{}
-		for _, s := range zoneLetters(m.Region) {
-			names = append(names, m.Region+s)
+		for _, s := range zoneLetters(region) {
+			names = append(names, region+s)
 		}
-		return resource.NewPropertyMapFromMap(map[string]any{"names": names, "id": m.Region}), nil
+		return resource.NewPropertyMapFromMap(map[string]any{"names": names, "id": region}), nil
 	case "aws:index/getRegion:getRegion":
-		return resource.NewPropertyMapFromMap(map[string]any{"region": m.Region, "name": m.Region, "id": m.Region}), nil
+		return resource.NewPropertyMapFromMap(map[string]any{"region": region, "name": region, "id": region}), nil
 	case "aws:index/getCallerIdentity:getCallerIdentity":
 		return resource.NewPropertyMapFromMap(map[string]any{
 			"accountId": FakeAccount, "arn": "arn:aws:iam::" + FakeAccount + ":user/render", "userId": "render", "id": FakeAccount,
@@ -216,7 +228,7 @@ func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	case "aws:index/getPartition:getPartition":
 		return resource.NewPropertyMapFromMap(map[string]any{"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}), nil
 	}
-	return nil, fmt.Errorf("mocks: no answer for invoke %s", args.Token)
+	return nil, fmt.Errorf("mocks: no answer for invoke %s", token)
 }
 
 // Resources returns the recorded resources sorted by URN.
