@@ -170,8 +170,8 @@ func TestEngineScenariosCatchBrokenPrograms(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			ctx := engineContext(t)
 			e := newEngine(t, c.program)
+			ctx := engineContext(t)
 			st, err := e.stack(ctx, devStack, nil)
 			setup(t, err)
 			err = c.scenario(t, ctx, e, st)

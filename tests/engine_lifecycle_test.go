@@ -9,7 +9,8 @@ import (
 )
 
 // engineContext bounds one engine test: a hung engine or provider fails
-// the test instead of the whole run.
+// the test instead of the whole run. Take it after newEngine, which may
+// spend minutes building the CLI.
 func engineContext(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	t.Cleanup(cancel)
@@ -21,8 +22,8 @@ func engineContext(t *testing.T) context.Context {
 // left, as an operator would go through them.
 func TestEngineLifecycle(t *testing.T) {
 	t.Parallel()
-	ctx := engineContext(t)
 	e := newEngine(t, platform.Program)
+	ctx := engineContext(t)
 	st, err := e.stack(ctx, devStack, nil)
 	if err != nil {
 		t.Fatal(err)
