@@ -50,6 +50,11 @@ type Args struct {
 	Provider            *kubernetes.Provider
 	// DependsOn holds what vLLM pods need (the GPU NodePool).
 	DependsOn []pulumi.Resource
+	// SystemNodes is what KEDA and the preload jobs need to run on.
+	SystemNodes []pulumi.Resource
+	// NamespaceResource is the model namespace: everything declared in it
+	// waits for it.
+	NamespaceResource pulumi.Resource
 }
 
 // Models is KEDA and one InferenceService per model.
@@ -78,8 +83,8 @@ type InferenceService struct {
 }
 
 func (a *Args) validate() error {
-	if a.Provider == nil || a.Claim == nil || a.Namespace == "" || a.ClaimName == "" {
-		return fmt.Errorf("models: Provider, Claim, Namespace and ClaimName are required")
+	if a.Provider == nil || a.Claim == nil || a.NamespaceResource == nil || a.Namespace == "" || a.ClaimName == "" {
+		return fmt.Errorf("models: Provider, Claim, NamespaceResource, Namespace and ClaimName are required")
 	}
 	for _, s := range a.Models {
 		if a.PrometheusURL == "" && s.MinReplicas != s.MaxReplicas {
@@ -116,7 +121,7 @@ func NewModels(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Reso
 		Namespace:       pulumi.String(KEDANamespace),
 		CreateNamespace: pulumi.Bool(true),
 		Values:          pulumi.ToMap(KEDAValues(args.SystemNodeSelector)),
-	}, parent, k8s)
+	}, parent, k8s, pulumi.DependsOn(args.SystemNodes))
 	if err != nil {
 		return nil, err
 	}
@@ -172,10 +177,11 @@ func newInferenceService(ctx *pulumi.Context, s Spec, args *Args, keda, hfSecret
 	k8s := pulumi.Provider(args.Provider)
 	ns := pulumi.String(args.Namespace)
 	labels := pulumi.ToStringMap(Labels(s.Name))
+	inNamespace := pulumi.DependsOn([]pulumi.Resource{args.NamespaceResource})
 
 	// Preload: on the system nodes (no GPU needed), with the same pinned
 	// vLLM image (it ships huggingface_hub; no second image to pin).
-	jobDeps := []pulumi.Resource{args.Claim}
+	jobDeps := append([]pulumi.Resource{args.Claim}, args.SystemNodes...)
 	env := corev1.EnvVarArray{
 		&corev1.EnvVarArgs{Name: pulumi.String("HF_HOME"), Value: pulumi.String("/tmp/hf")},
 		&corev1.EnvVarArgs{Name: pulumi.String("HF_HUB_DISABLE_TELEMETRY"), Value: pulumi.String("1")},
@@ -191,8 +197,12 @@ func newInferenceService(ctx *pulumi.Context, s Spec, args *Args, keda, hfSecret
 	if _, err := batchv1.NewJob(ctx, s.Name+"-preload", &batchv1.JobArgs{
 		Metadata: &metav1.ObjectMetaArgs{
 			// The revision is in the name: a new revision is a new Job.
-			Name:      pulumi.String(fmt.Sprintf("%s-preload-%s", s.Name, s.Revision[:8])),
+			Name:      pulumi.String(PreloadJobName(s)),
 			Namespace: ns,
+			// `pulumi up` does not wait for the download (tens of minutes
+			// for large models): vLLM's init container does, and the
+			// LLMPreloadFailed alert reports a failure.
+			Annotations: pulumi.StringMap{"pulumi.com/skipAwait": pulumi.String("true")},
 		},
 		Spec: &batchv1.JobSpecArgs{
 			BackoffLimit:          pulumi.Int(4),
@@ -200,7 +210,9 @@ func newInferenceService(ctx *pulumi.Context, s Spec, args *Args, keda, hfSecret
 			Template: &corev1.PodTemplateSpecArgs{
 				Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.StringMap{"app.kubernetes.io/name": pulumi.String("preload"), "app.kubernetes.io/instance": pulumi.String(s.Name)}},
 				Spec: &corev1.PodSpecArgs{
-					RestartPolicy:   pulumi.String("OnFailure"),
+					// Never: each failed attempt is a failed pod (logs kept,
+					// counted by kube_job_status_failed), up to the backoff limit.
+					RestartPolicy:   pulumi.String("Never"),
 					NodeSelector:    pulumi.ToStringMap(args.SystemNodeSelector),
 					SecurityContext: podSecurity(args.UID, args.GID),
 					Containers: corev1.ContainerArray{&corev1.ContainerArgs{
@@ -272,6 +284,11 @@ func newInferenceService(ctx *pulumi.Context, s Spec, args *Args, keda, hfSecret
 							// Caches (torch.compile, Triton, HF) go to the
 							// writable scratch volume, not the image.
 							&corev1.EnvVarArgs{Name: pulumi.String("HOME"), Value: pulumi.String("/tmp")},
+							// uid 1000 has no passwd entry in the image;
+							// getpass.getuser() (torch's compile cache)
+							// falls back to these.
+							&corev1.EnvVarArgs{Name: pulumi.String("USER"), Value: pulumi.String("vllm")},
+							&corev1.EnvVarArgs{Name: pulumi.String("LOGNAME"), Value: pulumi.String("vllm")},
 							&corev1.EnvVarArgs{Name: pulumi.String("VLLM_NO_USAGE_STATS"), Value: pulumi.String("1")},
 						},
 						Ports: corev1.ContainerPortArray{&corev1.ContainerPortArgs{Name: pulumi.String("http"), ContainerPort: pulumi.Int(Port)}},
@@ -319,7 +336,10 @@ func newInferenceService(ctx *pulumi.Context, s Spec, args *Args, keda, hfSecret
 			},
 		},
 	}, parent, k8s, pulumi.DependsOn(append([]pulumi.Resource{args.Claim}, args.DependsOn...)),
-		pulumi.IgnoreChanges([]string{"spec.replicas"}))
+		pulumi.IgnoreChanges([]string{"spec.replicas"}),
+		// A first rollout waits for a GPU node, a ~10 GB image and the
+		// weights; the 10-minute default would fail it.
+		pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "120m", Update: "120m"}))
 	if err != nil {
 		return nil, err
 	}
@@ -332,7 +352,7 @@ func newInferenceService(ctx *pulumi.Context, s Spec, args *Args, keda, hfSecret
 				Name: pulumi.String("http"), Port: pulumi.Int(Port), TargetPort: pulumi.String("http"),
 			}},
 		},
-	}, parent, k8s); err != nil {
+	}, parent, k8s, inNamespace); err != nil {
 		return nil, err
 	}
 	if _, err := policyv1.NewPodDisruptionBudget(ctx, s.Name, &policyv1.PodDisruptionBudgetArgs{
@@ -341,10 +361,10 @@ func newInferenceService(ctx *pulumi.Context, s Spec, args *Args, keda, hfSecret
 			MaxUnavailable: pulumi.Int(1),
 			Selector:       &metav1.LabelSelectorArgs{MatchLabels: labels},
 		},
-	}, parent, k8s); err != nil {
+	}, parent, k8s, inNamespace); err != nil {
 		return nil, err
 	}
-	if err := newNetworkPolicies(ctx, s.Name, args, labels, parent, k8s); err != nil {
+	if err := newNetworkPolicies(ctx, s.Name, args, labels, parent, k8s, inNamespace); err != nil {
 		return nil, err
 	}
 	if args.PrometheusURL != "" {
@@ -367,6 +387,9 @@ func newInferenceService(ctx *pulumi.Context, s Spec, args *Args, keda, hfSecret
 	}
 	return svc, nil
 }
+
+// PreloadJobName is the preload Job of a model revision.
+func PreloadJobName(s Spec) string { return fmt.Sprintf("%s-preload-%s", s.Name, s.Revision[:8]) }
 
 // podSecurity: vLLM's image runs as root by default, but needs none of it:
 // the weights are read through the access point (which maps every client to
@@ -397,7 +420,7 @@ func containerSecurity() *corev1.SecurityContextArgs {
 // metrics scraper on their port and may only resolve DNS (the NFS mount is
 // the node's, not the pod's). The preload job may additionally reach HTTPS
 // (the Hugging Face Hub). Enforced by the VPC CNI's network policy agent.
-func newNetworkPolicies(ctx *pulumi.Context, model string, args *Args, labels pulumi.StringMap, parent, k8s pulumi.ResourceOption) error {
+func newNetworkPolicies(ctx *pulumi.Context, model string, args *Args, labels pulumi.StringMap, opts ...pulumi.ResourceOption) error {
 	fromNamespace := func(ns string) *networkingv1.NetworkPolicyPeerArgs {
 		return &networkingv1.NetworkPolicyPeerArgs{NamespaceSelector: &metav1.LabelSelectorArgs{
 			MatchLabels: pulumi.StringMap{"kubernetes.io/metadata.name": pulumi.String(ns)},
@@ -421,7 +444,7 @@ func newNetworkPolicies(ctx *pulumi.Context, model string, args *Args, labels pu
 			}},
 			Egress: networkingv1.NetworkPolicyEgressRuleArray{dns},
 		},
-	}, parent, k8s); err != nil {
+	}, opts...); err != nil {
 		return err
 	}
 	_, err := networkingv1.NewNetworkPolicy(ctx, model+"-preload", &networkingv1.NetworkPolicyArgs{
@@ -438,6 +461,6 @@ func newNetworkPolicies(ctx *pulumi.Context, model string, args *Args, labels pu
 				}},
 			},
 		},
-	}, parent, k8s)
+	}, opts...)
 	return err
 }

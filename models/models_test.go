@@ -32,12 +32,12 @@ func TestVLLMArgs(t *testing.T) {
 		not  []string
 	}{
 		{"minimal", spec(),
-			[]string{"--model /models/qwen", "--served-model-name qwen2.5-7b", "--max-model-len 16384", "--max-num-seqs 32",
+			[]string{"--model /models/qwen/b25037543e9394b818fdfca67ab2a00ecc7dd641", "--served-model-name qwen2.5-7b", "--max-model-len 16384", "--max-num-seqs 32",
 				"--gpu-memory-utilization 0.9", "--tensor-parallel-size 1", "--port 8000"},
 			[]string{"--quantization", "--enable-lora", "--tool-call-parser", "--enable-auto-tool-choice"}},
 		{"everything", withAll,
 			[]string{"--quantization awq_marlin", "--enable-auto-tool-choice --tool-call-parser hermes", "--tensor-parallel-size 4",
-				"--enable-lora --lora-modules sql=/models/loras/sql --lora-modules chat=/models/loras/chat --max-loras 2 --max-lora-rank 16"},
+				"--enable-lora --lora-modules sql=/models/loras/sql/" + strings.Repeat("a", 40) + " --lora-modules chat=/models/loras/chat/" + strings.Repeat("b", 40) + " --max-loras 2 --max-lora-rank 16"},
 			nil},
 	} {
 		got := " " + strings.Join(VLLMArgs(tt.s), " ") + " "
@@ -90,8 +90,8 @@ func TestPreloadAndWaitScripts(t *testing.T) {
 	s.Adapters = []Adapter{{Name: "sql", HFRepo: "o/sql", Revision: strings.Repeat("a", 40)}}
 	script := PreloadScript(Downloads(s))
 	for _, want := range []string{
-		`fetch("Qwen/Qwen2.5-7B-Instruct-AWQ", "b25037543e9394b818fdfca67ab2a00ecc7dd641", "/models/qwen")`,
-		`fetch("o/sql", "` + strings.Repeat("a", 40) + `", "/models/loras/sql")`,
+		`fetch("Qwen/Qwen2.5-7B-Instruct-AWQ", "b25037543e9394b818fdfca67ab2a00ecc7dd641", "/models/qwen/b25037543e9394b818fdfca67ab2a00ecc7dd641")`,
+		`fetch("o/sql", "` + strings.Repeat("a", 40) + `", "/models/loras/sql/` + strings.Repeat("a", 40) + `")`,
 		"max_workers=1", "os.rename(tmp, marker)", "if os.path.exists(marker)",
 	} {
 		if !strings.Contains(script, want) {
@@ -102,7 +102,10 @@ func TestPreloadAndWaitScripts(t *testing.T) {
 		t.Error("the marker must be written after the download")
 	}
 	wait := WaitScript(s)
-	for _, m := range []string{"/models/qwen/.complete-b25037543e9394b818fdfca67ab2a00ecc7dd641", "/models/loras/sql/.complete-" + strings.Repeat("a", 40)} {
+	for _, m := range []string{
+		"/models/qwen/b25037543e9394b818fdfca67ab2a00ecc7dd641/.complete-b25037543e9394b818fdfca67ab2a00ecc7dd641",
+		"/models/loras/sql/" + strings.Repeat("a", 40) + "/.complete-" + strings.Repeat("a", 40),
+	} {
 		if !strings.Contains(wait, m) {
 			t.Errorf("wait script lacks %s", m)
 		}
@@ -117,15 +120,18 @@ func renderModels(t *testing.T, prometheus string, specs ...Spec) *render.Result
 		if err != nil {
 			return err
 		}
-		var claim pulumi.CustomResourceState
+		var claim, ns pulumi.CustomResourceState
 		if err := ctx.RegisterResource("kubernetes:core/v1:PersistentVolumeClaim", "claim", pulumi.Map{}, &claim); err != nil {
+			return err
+		}
+		if err := ctx.RegisterResource("kubernetes:core/v1:Namespace", "ns", pulumi.Map{}, &ns); err != nil {
 			return err
 		}
 		_, err = NewModels(ctx, "models", &Args{
 			Models: specs, Namespace: "models", ClaimName: "model-weights", Claim: &claim, UID: 1000, GID: 1000,
 			PrometheusURL: prometheus, GPUNodeSelector: map[string]string{"llm-platform/pool": "gpu-l4"}, GPUTolerationKey: "nvidia.com/gpu",
 			SystemNodeSelector: map[string]string{"role": "system"}, EnvoyNamespace: "envoy-gateway-system", MonitoringNamespace: "monitoring",
-			Provider: provider,
+			Provider: provider, NamespaceResource: &ns,
 		})
 		return err
 	}, sc, "us-east-1")
@@ -175,8 +181,16 @@ func TestInferenceService(t *testing.T) {
 		t.Errorf("service %+v", s)
 	}
 	job := res.Named("kubernetes:batch/v1:Job", "qwen-preload")
-	if job == nil || job.String("metadata.name") != "qwen-preload-b2503754" || job.String("spec.template.spec.nodeSelector.role") != "system" {
+	if job == nil || job.String("metadata.name") != "qwen-preload-b2503754" || job.String("spec.template.spec.nodeSelector.role") != "system" ||
+		job.String("spec.template.spec.restartPolicy") != "Never" {
 		t.Errorf("preload job %+v", job)
+	}
+	nsURN := res.Named("kubernetes:core/v1:Namespace", "ns").URN
+	for _, r := range []*render.Resource{res.Named("kubernetes:core/v1:Service", "qwen"), res.Named("kubernetes:policy/v1:PodDisruptionBudget", "qwen"),
+		res.Named("kubernetes:networking.k8s.io/v1:NetworkPolicy", "qwen-vllm"), res.Named("kubernetes:networking.k8s.io/v1:NetworkPolicy", "qwen-preload")} {
+		if r == nil || !slices.Contains(r.DependsOn, nsURN) {
+			t.Errorf("%+v does not wait for the model namespace", r)
+		}
 	}
 	so := res.Named("kubernetes:keda.sh/v1alpha1:ScaledObject", "qwen-autoscaler")
 	if so == nil || so.String("spec.triggers.0.metadata.serverAddress") != "http://prom:9090" ||

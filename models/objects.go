@@ -69,7 +69,7 @@ type Download struct {
 func Downloads(s Spec) []Download {
 	d := []Download{{Repo: s.HFRepo, Revision: s.Revision, Dir: s.WeightsDir()}}
 	for _, a := range s.Adapters {
-		d = append(d, Download{Repo: a.HFRepo, Revision: a.Revision, Dir: AdapterDir(a.Name)})
+		d = append(d, Download{Repo: a.HFRepo, Revision: a.Revision, Dir: AdapterDir(a)})
 	}
 	return d
 }

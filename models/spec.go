@@ -41,11 +41,13 @@ type Spec struct {
 	MaxLoRARank          int
 }
 
-// WeightsDir is where the model's weights live on the volume.
-func (s Spec) WeightsDir() string { return path.Join(MountPath, s.Name) }
+// WeightsDir is where the model's weights live on the volume: one directory
+// per revision, so a new revision never overwrites files a running replica
+// (or one starting from the old ReplicaSet mid-rollout) reads.
+func (s Spec) WeightsDir() string { return path.Join(MountPath, s.Name, s.Revision) }
 
-// AdapterDir is where an adapter's weights live.
-func AdapterDir(name string) string { return path.Join(MountPath, "loras", name) }
+// AdapterDir is where an adapter's weights live, per revision too.
+func AdapterDir(a Adapter) string { return path.Join(MountPath, "loras", a.Name, a.Revision) }
 
 // MarkerFile is written last by the preload job, once the revision is
 // complete; vLLM's init container waits for it.
@@ -83,7 +85,7 @@ func VLLMArgs(s Spec) []string {
 	if len(s.Adapters) > 0 {
 		args = append(args, "--enable-lora")
 		for _, a := range s.Adapters {
-			args = append(args, "--lora-modules", a.Name+"="+AdapterDir(a.Name))
+			args = append(args, "--lora-modules", a.Name+"="+AdapterDir(a))
 		}
 		args = append(args, "--max-loras", fmt.Sprint(len(s.Adapters)), "--max-lora-rank", fmt.Sprint(s.MaxLoRARank))
 	}

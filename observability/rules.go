@@ -91,7 +91,7 @@ func Alerts(models []ModelSLO, errorRatioTarget float64, gpuPool string) []Alert
 				For:      "0m",
 				Severity: "critical",
 				Summary:  fmt.Sprintf("the weight preload job of %s failed", m.Name),
-				Runbook:  "kubectl -n " + m.Namespace + " logs job/" + m.Name + "-preload: a wrong revision, a gated model without huggingFaceToken, or mount targets not yet available; fix and run pulumi up again.",
+				Runbook:  "kubectl -n " + m.Namespace + " logs -l app.kubernetes.io/name=preload,app.kubernetes.io/instance=" + m.Name + " (failed attempts keep their pods): a wrong revision, a gated model without huggingFaceToken, or mount targets not yet available. A new revision gets a new Job on the next pulumi up; to retry the same revision, pulumi up --replace the Job's URN.",
 			},
 		)
 		if m.MinReplicas > 0 {

@@ -223,6 +223,8 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 		MonitoringNamespace: observability.Namespace,
 		Provider:            k8s.Provider,
 		DependsOn:           append([]pulumi.Resource{pool.NodePool}, gw.Routes...),
+		SystemNodes:         []pulumi.Resource{k8s.SystemNodes},
+		NamespaceResource:   modelStore.NamespaceResource,
 	})
 	if err != nil {
 		return err

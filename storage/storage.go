@@ -24,7 +24,7 @@ const (
 	// ClaimName is the ReadWriteMany claim every model pod mounts.
 	ClaimName = "model-weights"
 	// AccessPointRoot is the directory of the bucket the access point
-	// exposes; models live under /models/<name> inside it.
+	// exposes; models live under /models/<name>/<revision> inside it.
 	AccessPointRoot = "/models"
 	// UID and GID every client acts as through the access point (vLLM and
 	// the preload job alike).
