@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+
+	"github.com/llm-platform/llm-platform/manifest"
 )
 
 // Names of the gateway's Kubernetes objects.
@@ -71,22 +73,6 @@ func gatewayRef() map[string]any {
 	return map[string]any{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": GatewayName}
 }
 
-func anyStrings(in []string) []any {
-	out := make([]any, len(in))
-	for i, s := range in {
-		out[i] = s
-	}
-	return out
-}
-
-func anyMap(in map[string]string) map[string]any {
-	out := map[string]any{}
-	for k, v := range in {
-		out[k] = v
-	}
-	return out
-}
-
 // LoadBalancerAnnotations are the Service annotations the in-tree AWS
 // cloud provider reads to create a Network Load Balancer.
 func LoadBalancerAnnotations(l Listener) map[string]string {
@@ -121,10 +107,10 @@ func GatewayClassObject() map[string]any {
 func EnvoyProxyObject(l Listener) map[string]any {
 	service := map[string]any{
 		"type":        "LoadBalancer",
-		"annotations": anyMap(LoadBalancerAnnotations(l)),
+		"annotations": manifest.Map(LoadBalancerAnnotations(l)),
 	}
 	if len(l.SourceCIDRs) > 0 {
-		service["loadBalancerSourceRanges"] = anyStrings(l.SourceCIDRs)
+		service["loadBalancerSourceRanges"] = manifest.List(l.SourceCIDRs)
 	}
 	return map[string]any{
 		"apiVersion": "gateway.envoyproxy.io/v1alpha1",
@@ -136,7 +122,7 @@ func EnvoyProxyObject(l Listener) map[string]any {
 				"kubernetes": map[string]any{
 					"envoyDeployment": map[string]any{
 						"replicas": 2,
-						"pod":      map[string]any{"nodeSelector": anyMap(l.NodeSelector)},
+						"pod":      map[string]any{"nodeSelector": manifest.Map(l.NodeSelector)},
 						"container": map[string]any{
 							"resources": map[string]any{
 								"requests": map[string]any{"cpu": "250m", "memory": "256Mi"},
@@ -396,7 +382,7 @@ func EnvoyGatewayValues(nodeSelector map[string]string, redisURL string) map[str
 		"config": map[string]any{"envoyGateway": envoyGateway},
 		"deployment": map[string]any{
 			"replicas": 2,
-			"pod":      map[string]any{"nodeSelector": anyMap(nodeSelector)},
+			"pod":      map[string]any{"nodeSelector": manifest.Map(nodeSelector)},
 		},
 		"podDisruptionBudget": map[string]any{"minAvailable": 1},
 	}
@@ -409,7 +395,7 @@ func EnvoyGatewayValues(nodeSelector map[string]string, redisURL string) map[str
 func AIGatewayValues(nodeSelector map[string]string) map[string]any {
 	return map[string]any{
 		"controller": map[string]any{
-			"nodeSelector":                   anyMap(nodeSelector),
+			"nodeSelector":                   manifest.Map(nodeSelector),
 			"metricsRequestHeaderAttributes": ClientIDHeader + ":client.id",
 		},
 	}

@@ -2,8 +2,8 @@ package gpu
 
 import (
 	"fmt"
-	"maps"
-	"slices"
+
+	"github.com/llm-platform/llm-platform/manifest"
 )
 
 // Names of the pool's objects and the label models select on.
@@ -70,7 +70,7 @@ func NodeClass(s NodeClassSpec) map[string]any {
 			"httpPutResponseHopLimit": 1,
 			"httpTokens":              "required",
 		},
-		"tags": stringMap(s.Tags),
+		"tags": manifest.Map(s.Tags),
 	}
 	if s.InstanceStoreRAID0 {
 		spec["instanceStorePolicy"] = "RAID0"
@@ -109,11 +109,7 @@ type NodePoolSpec struct {
 // allowed families and sizes, of the allowed capacity types, amd64 Linux.
 func Requirements(s NodePoolSpec) []any {
 	req := func(key string, values []string) map[string]any {
-		v := make([]any, len(values))
-		for i, x := range values {
-			v[i] = x
-		}
-		return map[string]any{"key": key, "operator": "In", "values": v}
+		return map[string]any{"key": key, "operator": "In", "values": manifest.List(values)}
 	}
 	return []any{
 		req("karpenter.k8s.aws/instance-family", s.InstanceFamilies),
@@ -163,12 +159,4 @@ func NodePool(s NodePoolSpec) map[string]any {
 			},
 		},
 	}
-}
-
-func stringMap(m map[string]string) map[string]any {
-	out := map[string]any{}
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		out[k] = m[k]
-	}
-	return out
 }

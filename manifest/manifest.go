@@ -69,3 +69,23 @@ func toStringMap(m map[string]any) pulumi.StringMap {
 	}
 	return out
 }
+
+// Map converts a string map (labels, selectors, tags, annotations) into the
+// map[string]any form the object builders nest in their manifests and Helm
+// values.
+func Map(m map[string]string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// List converts a string slice into the []any form of a manifest list.
+func List(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}

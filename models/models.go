@@ -155,12 +155,8 @@ func NewModels(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Reso
 
 // KEDAValues run KEDA on the system nodes with its operator metrics on.
 func KEDAValues(systemNodeSelector map[string]string) map[string]any {
-	sel := map[string]any{}
-	for k, v := range systemNodeSelector {
-		sel[k] = v
-	}
 	return map[string]any{
-		"nodeSelector": sel,
+		"nodeSelector": manifest.Map(systemNodeSelector),
 		"prometheus": map[string]any{
 			"operator":     map[string]any{"enabled": true},
 			"metricServer": map[string]any{"enabled": true},

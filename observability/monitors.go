@@ -1,6 +1,9 @@
 package observability
 
-import "github.com/llm-platform/llm-platform/observability/metrics"
+import (
+	"github.com/llm-platform/llm-platform/manifest"
+	"github.com/llm-platform/llm-platform/observability/metrics"
+)
 
 // Namespace holds the metrics stack, its monitors and rules.
 const Namespace = "monitoring"
@@ -44,17 +47,13 @@ func GatewayPodMonitor(envoyNamespace string) map[string]any {
 
 // ServiceMonitorObject scrapes a named port of Services matched by labels.
 func ServiceMonitorObject(name, namespace string, labels map[string]string, port string) map[string]any {
-	match := map[string]any{}
-	for k, v := range labels {
-		match[k] = v
-	}
 	return map[string]any{
 		"apiVersion": "monitoring.coreos.com/v1",
 		"kind":       "ServiceMonitor",
 		"metadata":   map[string]any{"name": name, "namespace": Namespace},
 		"spec": map[string]any{
 			"namespaceSelector": map[string]any{"matchNames": []any{namespace}},
-			"selector":          map[string]any{"matchLabels": match},
+			"selector":          map[string]any{"matchLabels": manifest.Map(labels)},
 			"endpoints":         []any{map[string]any{"port": port, "interval": "30s"}},
 		},
 	}

@@ -184,10 +184,7 @@ func NewStack(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 // Prometheus select every ServiceMonitor, PodMonitor and PrometheusRule,
 // not only the chart's own.
 func KubePrometheusStackValues(a *Args) map[string]any {
-	sel := map[string]any{}
-	for k, v := range a.SystemNodeSelector {
-		sel[k] = v
-	}
+	sel := manifest.Map(a.SystemNodeSelector)
 	return map[string]any{
 		"fullnameOverride": "kps",
 		"prometheus": map[string]any{"prometheusSpec": map[string]any{
@@ -228,12 +225,8 @@ func KubePrometheusStackValues(a *Args) map[string]any {
 // DCGMExporterValues run the exporter on GPU nodes only, with its
 // ServiceMonitor.
 func DCGMExporterValues(gpuNodeSelector map[string]string, taintKey string) map[string]any {
-	sel := map[string]any{}
-	for k, v := range gpuNodeSelector {
-		sel[k] = v
-	}
 	return map[string]any{
-		"nodeSelector":   sel,
+		"nodeSelector":   manifest.Map(gpuNodeSelector),
 		"tolerations":    []any{map[string]any{"key": taintKey, "operator": "Exists", "effect": "NoSchedule"}},
 		"serviceMonitor": map[string]any{"enabled": true, "interval": "15s"},
 		// Bottlerocket exposes all GPUs (NVIDIA_VISIBLE_DEVICES=all) to
