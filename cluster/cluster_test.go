@@ -46,15 +46,14 @@ type rendered struct {
 func renderCluster(t *testing.T, args *Args) rendered {
 	t.Helper()
 	var out rendered
-	sc := &render.StackConfig{Project: "llm-platform", Stack: "test"}
-	res, err := render.Run(func(ctx *pulumi.Context) error {
+	res, err := render.RunComponent("us-east-1", func(ctx *pulumi.Context) error {
 		c, err := NewCluster(ctx, "llm-test", args)
 		if err != nil {
 			return err
 		}
 		out.kubeconfigSecret = pulumi.IsSecret(c.KubeconfigJSON)
 		return nil
-	}, sc, "us-east-1")
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,11 +352,10 @@ func TestClusterRejectsBadArgs(t *testing.T) {
 			t.Parallel()
 			args := testArgs()
 			mutate(args)
-			sc := &render.StackConfig{Project: "llm-platform", Stack: "test"}
-			res, err := render.Run(func(ctx *pulumi.Context) error {
+			res, err := render.RunComponent("us-east-1", func(ctx *pulumi.Context) error {
 				_, err := NewCluster(ctx, "llm-test", args)
 				return err
-			}, sc, "us-east-1")
+			})
 			if err == nil {
 				t.Fatal("want an error")
 			}

@@ -150,12 +150,7 @@ func TestRateLimitOnlyForLimitedClients(t *testing.T) {
 
 func renderGateway(t *testing.T, clients []Client) *render.Result {
 	t.Helper()
-	sc := &render.StackConfig{Project: "llm-platform", Stack: "test"}
-	res, err := render.Run(func(ctx *pulumi.Context) error {
-		provider, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
-		if err != nil {
-			return err
-		}
+	res, err := render.RunComponent("us-east-1", render.WithKubernetes(func(ctx *pulumi.Context, provider *kubernetes.Provider) error {
 		gw, err := NewGateway(ctx, "gw", &Args{
 			Listener: Listener{Internal: true, NodeSelector: map[string]string{"role": "system"}},
 			Clients:  clients,
@@ -169,7 +164,7 @@ func renderGateway(t *testing.T, clients []Client) *render.Result {
 			return fmt.Errorf("API keys output is not a secret")
 		}
 		return nil
-	}, sc, "us-east-1")
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}

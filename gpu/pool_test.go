@@ -92,12 +92,7 @@ func TestNodeClassAndPool(t *testing.T) {
 // destroy removes the NodePool (and Karpenter its nodes) before either.
 func TestPoolDependsOnKarpenter(t *testing.T) {
 	t.Parallel()
-	sc := &render.StackConfig{Project: "llm-platform", Stack: "test"}
-	res, err := render.Run(func(ctx *pulumi.Context) error {
-		provider, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
-		if err != nil {
-			return err
-		}
+	res, err := render.RunComponent("us-east-1", render.WithKubernetes(func(ctx *pulumi.Context, provider *kubernetes.Provider) error {
 		var release, access pulumi.CustomResourceState
 		if err := ctx.RegisterResource("kubernetes:helm.sh/v3:Release", "karpenter", pulumi.Map{}, &release); err != nil {
 			return err
@@ -106,9 +101,9 @@ func TestPoolDependsOnKarpenter(t *testing.T) {
 			return err
 		}
 		nc, np := spec()
-		_, err = NewPool(ctx, "gpu-l4", &Args{NodeClass: nc, NodePool: np, Provider: provider, Karpenter: &release, KarpenterNodeAccess: &access})
+		_, err := NewPool(ctx, "gpu-l4", &Args{NodeClass: nc, NodePool: np, Provider: provider, Karpenter: &release, KarpenterNodeAccess: &access})
 		return err
-	}, sc, "us-east-1")
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,12 +132,11 @@ func TestPoolDependsOnKarpenter(t *testing.T) {
 
 func TestPoolRejectsMissingArgs(t *testing.T) {
 	t.Parallel()
-	sc := &render.StackConfig{Project: "llm-platform", Stack: "test"}
-	res, err := render.Run(func(ctx *pulumi.Context) error {
+	res, err := render.RunComponent("us-east-1", func(ctx *pulumi.Context) error {
 		nc, np := spec()
 		_, err := NewPool(ctx, "gpu-l4", &Args{NodeClass: nc, NodePool: np})
 		return err
-	}, sc, "us-east-1")
+	})
 	if err == nil || len(res.Resources) != 0 {
 		t.Fatalf("err = %v, %d resources", err, len(res.Resources))
 	}

@@ -114,12 +114,7 @@ func TestPreloadAndWaitScripts(t *testing.T) {
 
 func renderModels(t *testing.T, prometheus string, specs ...Spec) *render.Result {
 	t.Helper()
-	sc := &render.StackConfig{Project: "llm-platform", Stack: "test"}
-	res, err := render.Run(func(ctx *pulumi.Context) error {
-		provider, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
-		if err != nil {
-			return err
-		}
+	res, err := render.RunComponent("us-east-1", render.WithKubernetes(func(ctx *pulumi.Context, provider *kubernetes.Provider) error {
 		var claim, ns pulumi.CustomResourceState
 		if err := ctx.RegisterResource("kubernetes:core/v1:PersistentVolumeClaim", "claim", pulumi.Map{}, &claim); err != nil {
 			return err
@@ -127,14 +122,14 @@ func renderModels(t *testing.T, prometheus string, specs ...Spec) *render.Result
 		if err := ctx.RegisterResource("kubernetes:core/v1:Namespace", "ns", pulumi.Map{}, &ns); err != nil {
 			return err
 		}
-		_, err = NewModels(ctx, "models", &Args{
+		_, err := NewModels(ctx, "models", &Args{
 			Models: specs, Namespace: "models", ClaimName: "model-weights", Claim: &claim, UID: 1000, GID: 1000,
 			PrometheusURL: prometheus, GPUNodeSelector: map[string]string{"llm-platform/pool": "gpu-l4"}, GPUTolerationKey: "nvidia.com/gpu",
 			SystemNodeSelector: map[string]string{"role": "system"}, EnvoyNamespace: "envoy-gateway-system", MonitoringNamespace: "monitoring",
 			Provider: provider, NamespaceResource: &ns,
 		})
 		return err
-	}, sc, "us-east-1")
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}

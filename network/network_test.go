@@ -13,11 +13,10 @@ import (
 
 func renderNetwork(t *testing.T, args *Args) *render.Result {
 	t.Helper()
-	sc := &render.StackConfig{Project: "llm-platform", Stack: "test"}
-	res, err := render.Run(func(ctx *pulumi.Context) error {
+	res, err := render.RunComponent("us-east-1", func(ctx *pulumi.Context) error {
 		_, err := NewNetwork(ctx, "net", args)
 		return err
-	}, sc, "us-east-1")
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,11 +213,10 @@ func TestNetworkRejectsBadArgs(t *testing.T) {
 			t.Parallel()
 			args := baseArgs()
 			mutate(args)
-			sc := &render.StackConfig{Project: "llm-platform", Stack: "test"}
-			res, err := render.Run(func(ctx *pulumi.Context) error {
+			res, err := render.RunComponent("us-east-1", func(ctx *pulumi.Context) error {
 				_, err := NewNetwork(ctx, "net", args)
 				return err
-			}, sc, "us-east-1")
+			})
 			if err == nil {
 				t.Fatal("want an error")
 			}
@@ -235,11 +233,10 @@ func TestNetworkTooFewZonesInRegion(t *testing.T) {
 	t.Parallel()
 	args := baseArgs()
 	args.Region = "us-west-1"
-	sc := &render.StackConfig{Project: "llm-platform", Stack: "test"}
-	res, err := render.Run(func(ctx *pulumi.Context) error {
+	res, err := render.RunComponent("us-west-1", func(ctx *pulumi.Context) error {
 		_, err := NewNetwork(ctx, "net", args)
 		return err
-	}, sc, "us-west-1")
+	})
 	if err == nil || !strings.Contains(err.Error(), "network.azCount") || !strings.Contains(err.Error(), "only 2") {
 		t.Fatalf("err = %v, want a network.azCount error naming the 2 zones", err)
 	}

@@ -96,12 +96,7 @@ func TestDashboard(t *testing.T) {
 
 func TestStackComponent(t *testing.T) {
 	t.Parallel()
-	sc := &render.StackConfig{Project: "llm-platform", Stack: "test"}
-	res, err := render.Run(func(ctx *pulumi.Context) error {
-		provider, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
-		if err != nil {
-			return err
-		}
+	res, err := render.RunComponent("us-east-1", render.WithKubernetes(func(ctx *pulumi.Context, provider *kubernetes.Provider) error {
 		st, err := NewStack(ctx, "obs", &Args{
 			Partition: "aws", ClusterName: pulumi.String("llm-test"), EBSCSIVersion: "v1.66.0-eksbuild.1", RoleNamePrefix: "llm-test",
 			Retention: "15d", StorageGiB: 50, ErrorRatioTarget: 0.01, Models: testModels, ModelNamespace: "models",
@@ -116,7 +111,7 @@ func TestStackComponent(t *testing.T) {
 			t.Error("Grafana admin password is not a secret")
 		}
 		return nil
-	}, sc, "us-east-1")
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,12 +17,7 @@ var testLocation = Location{Partition: "aws", Region: "us-east-1", AccountID: "1
 
 func renderStorage(t *testing.T, mutate func(*Args)) *render.Result {
 	t.Helper()
-	sc := &render.StackConfig{Project: "llm-platform", Stack: "test"}
-	res, err := render.Run(func(ctx *pulumi.Context) error {
-		provider, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
-		if err != nil {
-			return err
-		}
+	res, err := render.RunComponent("us-east-1", render.WithKubernetes(func(ctx *pulumi.Context, provider *kubernetes.Provider) error {
 		args := &Args{
 			Location:                        testLocation,
 			ClusterName:                     pulumi.String("llm-test"),
@@ -40,9 +35,9 @@ func renderStorage(t *testing.T, mutate func(*Args)) *render.Result {
 		if mutate != nil {
 			mutate(args)
 		}
-		_, err = NewStorage(ctx, "models", args)
+		_, err := NewStorage(ctx, "models", args)
 		return err
-	}, sc, "us-east-1")
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,13 +290,12 @@ func TestStorageRejectsBadArgs(t *testing.T) {
 		"noncurrentVersionExpirationDays": func(a *Args) { a.NoncurrentVersionExpirationDays = 0 },
 		"aws-efs-csi-driver":              func(a *Args) { a.EFSCSIVersion = "" },
 	} {
-		sc := &render.StackConfig{Project: "llm-platform", Stack: "test"}
-		res, err := render.Run(func(ctx *pulumi.Context) error {
+		res, err := render.RunComponent("us-east-1", func(ctx *pulumi.Context) error {
 			args := &Args{Location: testLocation, Zones: []string{"a"}, NoncurrentVersionExpirationDays: 1, EFSCSIVersion: "v3"}
 			mutate(args)
 			_, err := NewStorage(ctx, "models", args)
 			return err
-		}, sc, "us-east-1")
+		})
 		if err == nil || !strings.Contains(err.Error(), want) || len(res.Resources) != 0 {
 			t.Errorf("err = %v (want one about %s), %d resources", err, want, len(res.Resources))
 		}
