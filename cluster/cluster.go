@@ -12,7 +12,7 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/llm-platform/llm-platform/iampolicy"
+	"github.com/llm-platform/llm-platform/awsrole"
 	"github.com/llm-platform/llm-platform/tags"
 	"github.com/llm-platform/llm-platform/versions"
 )
@@ -387,26 +387,12 @@ func newSystemNodeGroup(ctx *pulumi.Context, name string, args *Args, clusterNam
 func newNodeRole(ctx *pulumi.Context, logicalName, roleName, partition string,
 	tagged func(string) pulumi.StringMap, parent pulumi.ResourceOption,
 ) (*iam.Role, []pulumi.Resource, error) {
-	role, err := iam.NewRole(ctx, logicalName, &iam.RoleArgs{
-		Name:             pulumi.String(roleName),
-		AssumeRolePolicy: pulumi.String(NodeTrustPolicy().JSON()),
-		Tags:             tagged(roleName),
+	return awsrole.New(ctx, logicalName, awsrole.Args{
+		Name:    roleName,
+		Trust:   NodeTrustPolicy(),
+		Managed: NodeManagedPolicies(partition),
+		Tags:    tagged(roleName),
 	}, parent)
-	if err != nil {
-		return nil, nil, err
-	}
-	var attachments []pulumi.Resource
-	for _, arn := range NodeManagedPolicies(partition) {
-		att, err := iam.NewRolePolicyAttachment(ctx, logicalName+"-"+iampolicy.Name(arn), &iam.RolePolicyAttachmentArgs{
-			Role:      role.Name,
-			PolicyArn: pulumi.String(arn),
-		}, parent)
-		if err != nil {
-			return nil, nil, err
-		}
-		attachments = append(attachments, att)
-	}
-	return role, attachments, nil
 }
 
 // bottlerocketVolume is an encrypted gp3 volume. Bottlerocket has two: the

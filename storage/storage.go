@@ -13,6 +13,7 @@ import (
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/llm-platform/llm-platform/awsrole"
 	"github.com/llm-platform/llm-platform/iampolicy"
 	"github.com/llm-platform/llm-platform/tags"
 )
@@ -437,34 +438,19 @@ func newCSIDriver(ctx *pulumi.Context, name string, args *Args, tagged func(stri
 	loc := args.Location
 	role := func(suffix string, managed []string, inline *iampolicy.Document) (*iam.Role, []pulumi.Resource, error) {
 		roleName := args.RoleNamePrefix + "-" + suffix
-		r, err := iam.NewRole(ctx, name+"-"+suffix, &iam.RoleArgs{
-			Name:             pulumi.String(roleName),
-			AssumeRolePolicy: pulumi.String(iampolicy.PodIdentityTrust().JSON()),
-			Tags:             tagged(roleName),
+		r, deps, err := awsrole.New(ctx, name+"-"+suffix, awsrole.Args{
+			Name: roleName, Trust: iampolicy.PodIdentityTrust(), Managed: managed, Tags: tagged(roleName),
+		}, parent)
+		if err != nil || inline == nil {
+			return r, deps, err
+		}
+		p, err := iam.NewRolePolicy(ctx, name+"-"+suffix+"-s3-read", &iam.RolePolicyArgs{
+			Name: pulumi.String("s3-read"), Role: r.Name, Policy: pulumi.String(inline.JSON()),
 		}, parent)
 		if err != nil {
 			return nil, nil, err
 		}
-		var deps []pulumi.Resource
-		for _, arn := range managed {
-			att, err := iam.NewRolePolicyAttachment(ctx, name+"-"+suffix+"-"+iampolicy.Name(arn), &iam.RolePolicyAttachmentArgs{
-				Role: r.Name, PolicyArn: pulumi.String(arn),
-			}, parent)
-			if err != nil {
-				return nil, nil, err
-			}
-			deps = append(deps, att)
-		}
-		if inline != nil {
-			p, err := iam.NewRolePolicy(ctx, name+"-"+suffix+"-s3-read", &iam.RolePolicyArgs{
-				Name: pulumi.String("s3-read"), Role: r.Name, Policy: pulumi.String(inline.JSON()),
-			}, parent)
-			if err != nil {
-				return nil, nil, err
-			}
-			deps = append(deps, p)
-		}
-		return r, deps, nil
+		return r, append(deps, p), nil
 	}
 	controller, controllerDeps, err := role("efs-csi-controller", csiControllerPolicies(loc.Partition), nil)
 	if err != nil {
