@@ -95,20 +95,24 @@ func DownloadModule(path, version string) (Module, error) {
 	return m, nil
 }
 
+// resolve finds the source's module: at its pinned Version when it has
+// one, else at the version this module's go.mod requires.
+func (s Source) resolve() (Module, error) {
+	if s.Version != "" {
+		return DownloadModule(s.Module, s.Version)
+	}
+	return ResolveModule(s.Module)
+}
+
 // LoadSources builds a validator from every Source.
 func LoadSources(sources []Source) (*Validator, error) {
 	v := NewValidator()
 	for _, s := range sources {
-		var m Module
-		var err error
-		if s.Version != "" {
-			m, err = DownloadModule(s.Module, s.Version)
-		} else {
-			m, err = ResolveModule(s.Module)
-		}
+		m, err := s.resolve()
 		if err != nil {
 			return nil, err
 		}
+		v.Modules[m.Path] = m
 		n := 0
 		for _, g := range s.Globs {
 			files, err := filepath.Glob(filepath.Join(m.Dir, g))

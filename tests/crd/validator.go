@@ -52,11 +52,13 @@ type Validator struct {
 	versions map[string]*version
 	// Sources records where each CRD came from (for failure messages).
 	Sources map[string]string
+	// Modules are the upstream modules the CRDs were loaded from, by path.
+	Modules map[string]Module
 }
 
 // NewValidator returns an empty validator; add CRDs with Load.
 func NewValidator() *Validator {
-	return &Validator{versions: map[string]*version{}, Sources: map[string]string{}}
+	return &Validator{versions: map[string]*version{}, Sources: map[string]string{}, Modules: map[string]Module{}}
 }
 
 func key(apiVersion, kind string) string { return apiVersion + ", Kind=" + kind }
