@@ -98,9 +98,12 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 			state[resource.PropertyKey(k)] = resource.NewPropertyValue(v)
 		}
 	}
-	if args.TypeToken == "random:index/randomPassword:RandomPassword" {
-		// Generated secrets are secrets in real runs too.
-		state["result"] = resource.MakeSecret(state["result"])
+	// The engine makes the outputs an SDK declares secret (a generated
+	// password's result) secrets; so do the mocks.
+	for _, k := range rpc.GetAdditionalSecretOutputs() {
+		if v, ok := state[resource.PropertyKey(k)]; ok && !v.IsSecret() {
+			state[resource.PropertyKey(k)] = resource.MakeSecret(v)
+		}
 	}
 	id := FakeIDPrefix + args.Name
 	if args.ID != "" {
@@ -149,8 +152,8 @@ func ComputedOutputs(typ, name, region string, in resource.PropertyMap) map[stri
 	case "aws:ec2/launchTemplate:LaunchTemplate":
 		out["latestVersion"] = 1
 	case "random:index/randomPassword:RandomPassword":
-		// Deterministic, so a re-run sees the same value; the SDK marks it
-		// secret (additionalSecretOutputs), which the mocks reproduce.
+		// Deterministic, so a re-run sees the same value; the SDK declares
+		// it secret (additionalSecretOutputs).
 		out["result"] = "fake-password-" + name
 	case "aws:eks/cluster:Cluster":
 		out["arn"] = fmt.Sprintf("arn:aws:eks:%s:%s:cluster/%s", region, FakeAccount, physical)
