@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 
+	"github.com/pulumi/pulumi-aws/sdk/v7/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v7/go/aws/ec2"
 	awseks "github.com/pulumi/pulumi-aws/sdk/v7/go/aws/eks"
 	"github.com/pulumi/pulumi-aws/sdk/v7/go/aws/iam"
@@ -43,9 +44,11 @@ type Args struct {
 	PublicAccessCIDRs    []string
 	// AdminRoleARNs get cluster-admin access entries.
 	AdminRoleARNs []string
-	// LogTypes are the control-plane logs sent to CloudWatch.
-	LogTypes    []string
-	SystemNodes SystemNodes
+	// LogTypes are the control-plane logs sent to CloudWatch, kept
+	// LogRetentionDays in the log group the component creates for them.
+	LogTypes         []string
+	LogRetentionDays int
+	SystemNodes      SystemNodes
 	// Tags go on every taggable AWS resource.
 	Tags map[string]string
 }
@@ -118,6 +121,9 @@ func (a *Args) validate() error {
 	if a.EndpointPublicAccess && len(a.PublicAccessCIDRs) == 0 {
 		return fmt.Errorf("cluster: config key cluster.publicAccessCidrs is empty while endpointPublicAccess is true")
 	}
+	if len(a.LogTypes) > 0 && a.LogRetentionDays <= 0 {
+		return fmt.Errorf("cluster: config key cluster.logRetentionDays = %d: must be positive when logTypes are set", a.LogRetentionDays)
+	}
 	return nil
 }
 
@@ -142,9 +148,20 @@ func NewCluster(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	addons := versions.Addons[args.KubernetesVersion]
 	acct := args.Account
 
-	publicCIDRs := args.PublicAccessCIDRs
-	if !args.EndpointPublicAccess {
-		publicCIDRs = nil
+	// pulumi-eks v4.0.1 throws when publicAccessCidrs is set at all, even
+	// to [], while endpointPublicAccess is false (nodejs/eks/cluster/
+	// cluster.ts, createCore): the input stays unset then.
+	var publicCIDRs pulumi.StringArrayInput
+	if args.EndpointPublicAccess {
+		publicCIDRs = pulumi.ToStringArray(args.PublicAccessCIDRs)
+	}
+	logGroup, err := newControlPlaneLogGroup(ctx, name, args, tagged, parent)
+	if err != nil {
+		return nil, err
+	}
+	var clusterDeps []pulumi.Resource
+	if logGroup != nil {
+		clusterDeps = append(clusterDeps, logGroup)
 	}
 	authMode := eks.AuthenticationModeApi
 	cluster, err := eks.NewCluster(ctx, name, &eks.ClusterArgs{
@@ -156,7 +173,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		PrivateSubnetIds:      args.PrivateSubnetIDs,
 		EndpointPrivateAccess: pulumi.Bool(true),
 		EndpointPublicAccess:  pulumi.Bool(args.EndpointPublicAccess),
-		PublicAccessCidrs:     pulumi.ToStringArray(publicCIDRs),
+		PublicAccessCidrs:     publicCIDRs,
 		// Access entries only: no aws-auth ConfigMap to drift or lock
 		// everyone out.
 		AuthenticationMode: &authMode,
@@ -171,15 +188,21 @@ func NewCluster(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		// vpc-cni, coredns and kube-proxy are managed addons pinned in
 		// package versions, not the unmanaged copies EKS would bootstrap.
 		BootstrapSelfManagedAddons: pulumi.Bool(false),
-		CorednsAddonOptions:        &eks.CoreDnsAddonOptionsArgs{Enabled: pulumi.BoolRef(false)},
-		KubeProxyAddonOptions:      &eks.KubeProxyAddonOptionsArgs{Enabled: pulumi.BoolRef(false)},
+		// pulumi-eks creates its own vpc-cni addon unless useDefaultVpcCni
+		// is true (v4.0.1 nodejs/eks/cluster/cluster.ts, createCore, and
+		// addons/cni-addon.ts); the one declared below is the only one:
+		// EKS allows one addon of a name per cluster (a second create
+		// fails with ResourceInUseException).
+		UseDefaultVpcCni:      pulumi.BoolRef(true),
+		CorednsAddonOptions:   &eks.CoreDnsAddonOptionsArgs{Enabled: pulumi.BoolRef(false)},
+		KubeProxyAddonOptions: &eks.KubeProxyAddonOptionsArgs{Enabled: pulumi.BoolRef(false)},
 		// STANDARD: when a version leaves standard support EKS upgrades
 		// the control plane instead of billing extended support at six
 		// times the hourly price (pulumi-eks defaults to EXTENDED).
 		UpgradePolicy:          &awseks.ClusterUpgradePolicyArgs{SupportType: pulumi.String("STANDARD")},
 		EnabledClusterLogTypes: pulumi.ToStringArray(args.LogTypes),
 		Tags:                   tags.Map(args.Tags),
-	}, parent)
+	}, parent, pulumi.DependsOn(clusterDeps))
 	if err != nil {
 		return nil, err
 	}
@@ -312,6 +335,30 @@ func NewCluster(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		return nil, err
 	}
 	return c, nil
+}
+
+// ControlPlaneLogGroup is the CloudWatch log group EKS writes control-plane
+// logs to (fixed by EKS: /aws/eks/<cluster>/cluster).
+func ControlPlaneLogGroup(cluster string) string { return "/aws/eks/" + cluster + "/cluster" }
+
+// newControlPlaneLogGroup declares the control-plane log group before the
+// cluster when any log type is on. Left to EKS, the group is created on
+// first write with no retention (billed forever) and outlives a destroy;
+// declared first, it has a retention and goes with the stack. Log groups
+// are unique per account and region: it must exist before EKS writes, or
+// EKS creates it and this create fails with ResourceAlreadyExistsException.
+func newControlPlaneLogGroup(ctx *pulumi.Context, name string, args *Args, tagged func(string) pulumi.StringMap,
+	parent pulumi.ResourceOption,
+) (*cloudwatch.LogGroup, error) {
+	if len(args.LogTypes) == 0 {
+		return nil, nil
+	}
+	group := ControlPlaneLogGroup(args.Account.Cluster)
+	return cloudwatch.NewLogGroup(ctx, name+"-control-plane-logs", &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String(group),
+		RetentionInDays: pulumi.Int(args.LogRetentionDays),
+		Tags:            tagged(group),
+	}, parent)
 }
 
 // newSystemNodeGroup creates the on-demand Bottlerocket managed node group

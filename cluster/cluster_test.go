@@ -119,8 +119,10 @@ func TestPrivateOnlyEndpointDropsCIDRs(t *testing.T) {
 	if eks.Inputs["endpointPublicAccess"] != false {
 		t.Error("public endpoint still on")
 	}
-	if got, _ := eks.Input("publicAccessCidrs"); len(got.([]any)) != 0 {
-		t.Errorf("publicAccessCidrs = %v with the public endpoint off", got)
+	// Unset, not []: pulumi-eks v4.0.1 throws for any value while the
+	// public endpoint is off (render.EKSCluster).
+	if got, set := eks.Inputs["publicAccessCidrs"]; set {
+		t.Errorf("publicAccessCidrs = %v with the public endpoint off, want it unset", got)
 	}
 }
 
@@ -377,5 +379,47 @@ func TestKarpenterValuesJSON(t *testing.T) {
 	}
 	if !strings.Contains(string(b), `"interruptionQueue":"q"`) || !strings.Contains(string(b), `"clusterName":"llm-test"`) {
 		t.Errorf("values = %s", b)
+	}
+}
+
+// One vpc-cni addon per cluster: pulumi-eks makes its own unless
+// useDefaultVpcCni (the render mocks build its children the way v4.0.1
+// does), and EKS refuses a second addon of a name.
+func TestOneVPCCNIAddon(t *testing.T) {
+	t.Parallel()
+	res := renderCluster(t, testArgs())
+	var cni []string
+	for _, r := range res.OfType(typeAddon) {
+		if r.String("addonName") == "vpc-cni" {
+			cni = append(cni, r.URN)
+		}
+	}
+	if len(cni) != 1 {
+		t.Fatalf("vpc-cni addons: %v, want exactly one", cni)
+	}
+	if cfg := res.Named(typeAddon, "llm-test-vpc-cni"); cfg == nil || !strings.Contains(cfg.String("configurationValues"), `"enableNetworkPolicy":"true"`) {
+		t.Errorf("the vpc-cni addon is not the program's (network policy on): %v", cni)
+	}
+	if err := res.CheckUnique(render.FakeCallerARN); err != nil {
+		t.Error(err)
+	}
+}
+
+// With control-plane logging, the log group EKS writes to exists (with a
+// retention) before the cluster; without, there is none.
+func TestControlPlaneLogGroup(t *testing.T) {
+	t.Parallel()
+	args := testArgs()
+	args.LogTypes, args.LogRetentionDays = []string{"api", "audit"}, 90
+	res := renderCluster(t, args)
+	group := one(t, res, "aws:cloudwatch/logGroup:LogGroup", "llm-test-control-plane-logs")
+	if group.String("name") != "/aws/eks/llm-test/cluster" || group.Inputs["retentionInDays"] != 90.0 {
+		t.Errorf("log group = %v", group.Inputs)
+	}
+	if eks := one(t, res, typeEKS, "llm-test"); !slices.Contains(eks.DependsOn, group.URN) {
+		t.Errorf("the cluster does not wait for its log group: dependsOn %v", eks.DependsOn)
+	}
+	if none := renderCluster(t, testArgs()); len(none.OfType("aws:cloudwatch/logGroup:LogGroup")) != 0 {
+		t.Error("a log group without logTypes")
 	}
 }

@@ -65,12 +65,19 @@ type Cluster struct {
 	// PublicAccessCIDRs); the private endpoint is always on.
 	EndpointPublicAccess bool     `json:"endpointPublicAccess"`
 	PublicAccessCIDRs    []string `json:"publicAccessCidrs"`
-	// AdminRoleARNs get cluster-admin access entries.
+	// AdminRoleARNs get cluster-admin access entries. The principal that
+	// runs `pulumi up` must not be listed: EKS gives the cluster's creator
+	// admin access itself (pulumi-eks sets bootstrapClusterCreatorAdminPermissions).
 	AdminRoleARNs []string `json:"adminRoleArns"`
 	// LogTypes are the control-plane log types sent to CloudWatch (off by
 	// default: they are billed per GB).
-	LogTypes    []string    `json:"logTypes"`
-	SystemNodes SystemNodes `json:"systemNodes"`
+	LogTypes []string `json:"logTypes"`
+	// LogRetentionDays is the retention of the control-plane log group
+	// /aws/eks/<name>/cluster, which the program creates before the
+	// cluster (EKS would create it with no retention, and keep it after
+	// the cluster is gone).
+	LogRetentionDays int         `json:"logRetentionDays"`
+	SystemNodes      SystemNodes `json:"systemNodes"`
 }
 
 // SystemNodes sizes the on-demand managed node group that runs controllers,
@@ -111,6 +118,11 @@ type GPU struct {
 	ConsolidateAfter string `json:"consolidateAfter"`
 	// ExpireAfter is the maximum node lifetime ("Never" disables it).
 	ExpireAfter string `json:"expireAfter"`
+	// CreateSpotServiceLinkedRole creates the account's EC2 Spot
+	// service-linked role (AWSServiceRoleForEC2Spot), which Karpenter needs
+	// to launch spot instances. Only for accounts that never used Spot:
+	// creating a role that exists fails. Retained on delete (account-wide).
+	CreateSpotServiceLinkedRole bool `json:"createSpotServiceLinkedRole"`
 }
 
 // Storage configures the model bucket.
@@ -128,6 +140,12 @@ type Storage struct {
 	KMSKeyARN string `json:"kmsKeyArn"`
 	// NoncurrentVersionExpirationDays expires replaced object versions.
 	NoncurrentVersionExpirationDays int `json:"noncurrentVersionExpirationDays"`
+	// KeepBucket keeps the bucket declared while llm.enabled is false, so
+	// switching the layer off deletes compute, gateway and models but
+	// neither deletes nor trips over the protected bucket, and switching
+	// it back on re-attaches S3 Files to the same weights. Set it false
+	// only on a stack that never had the layer and wants no bucket.
+	KeepBucket bool `json:"keepBucket"`
 }
 
 // Gateway configures the OpenAI-compatible endpoint.

@@ -58,11 +58,28 @@ func TestPulumiYAMLDefaultsMatchGoDefaults(t *testing.T) {
 	if !slices.Equal(declared, want) {
 		t.Fatalf("Pulumi.yaml declares %v, the program reads %v", declared, want)
 	}
+	// The public endpoint's allowlist has no default on purpose (a stack
+	// must state it), so both sides get the same one to be valid.
+	var cluster map[string]any
+	if err := json.Unmarshal([]byte(values["cluster"]), &cluster); err != nil {
+		t.Fatal(err)
+	}
+	if cidrs, _ := cluster["publicAccessCidrs"].([]any); len(cidrs) != 0 || len(DefaultCluster().PublicAccessCIDRs) != 0 {
+		t.Errorf("publicAccessCidrs defaults: Pulumi.yaml %v, Go %v; want none", cluster["publicAccessCidrs"], DefaultCluster().PublicAccessCIDRs)
+	}
+	cluster["publicAccessCidrs"] = []string{"203.0.113.0/24"}
+	j, err := json.Marshal(cluster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	values["cluster"] = string(j)
 	fromYAML, err := Parse(Input{Project: "llm-platform", Stack: "dev", Values: values})
 	if err != nil {
 		t.Fatal(err)
 	}
-	fromGo, err := Parse(Input{Project: "llm-platform", Stack: "dev"})
+	fromGo, err := Parse(Input{Project: "llm-platform", Stack: "dev", Values: map[string]string{
+		"cluster": `{"publicAccessCidrs": ["203.0.113.0/24"]}`,
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +92,7 @@ func TestParseFillsDefaultsPerField(t *testing.T) {
 	t.Parallel()
 	c, err := Parse(Input{Stack: "prod", Values: map[string]string{
 		"network": `{"azCount": 2}`,
-		"cluster": `{"systemNodes": {"maxSize": 6}}`,
+		"cluster": `{"systemNodes": {"maxSize": 6}, "endpointPublicAccess": false}`,
 		"llm":     `{"enabled": true}`,
 		"gateway": `{"clients": [{"name": "a"}]}`,
 		"models": `[{"name": "m", "hfRepo": "org/m", "revision": "0123456789abcdef0123456789abcdef01234567", "paramsBillions": 1.5},

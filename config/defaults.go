@@ -19,12 +19,14 @@ func DefaultCluster() Cluster {
 		Name:              "",
 		KubernetesVersion: versions.KubernetesVersion,
 		// pulumi up talks to the API server from wherever it runs (a laptop
-		// or a CI runner), so the public endpoint is on by default; narrow
-		// publicAccessCidrs for anything but a sandbox.
+		// or a CI runner), so the public endpoint is on by default, but its
+		// allowlist has no default: a stack states who may reach it (a
+		// world-open endpoint only when the stack file says 0.0.0.0/0).
 		EndpointPublicAccess: true,
-		PublicAccessCIDRs:    []string{"0.0.0.0/0"},
+		PublicAccessCIDRs:    []string{},
 		AdminRoleARNs:        []string{},
 		LogTypes:             []string{},
+		LogRetentionDays:     30,
 		SystemNodes: SystemNodes{
 			InstanceTypes: []string{"m7i.large"},
 			MinSize:       2,
@@ -49,6 +51,8 @@ func DefaultGPU() GPU {
 		InstanceStoreRAID0: false,
 		ConsolidateAfter:   "10m",
 		ExpireAfter:        "720h",
+		// Most accounts have the role already; creating it again fails.
+		CreateSpotServiceLinkedRole: false,
 	}
 }
 
@@ -60,6 +64,7 @@ func DefaultStorage() Storage {
 		ImportExisting:                  false,
 		KMSKeyARN:                       "",
 		NoncurrentVersionExpirationDays: 30,
+		KeepBucket:                      true,
 	}
 }
 

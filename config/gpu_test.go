@@ -88,7 +88,9 @@ func TestGPUGuardRejectsImpossibleModels(t *testing.T) {
 		}
 	}
 	// The dev-sized model is accepted.
-	if _, err := Parse(Input{Stack: "dev", Values: map[string]string{"models": model(`, "quantization": "awq_marlin"`)}}); err != nil {
+	if _, err := Parse(Input{Stack: "dev", Values: map[string]string{
+		"models": model(`, "quantization": "awq_marlin"`), "cluster": `{"endpointPublicAccess": false}`,
+	}}); err != nil {
 		t.Errorf("a 7B AWQ model was refused: %v", err)
 	}
 }

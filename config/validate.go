@@ -15,6 +15,9 @@ import (
 var (
 	// LogTypes are the EKS control-plane log types.
 	LogTypes = []string{"api", "audit", "authenticator", "controllerManager", "scheduler"}
+	// LogRetentionDays are the retentions CloudWatch Logs accepts
+	// (PutRetentionPolicy, retentionInDays).
+	LogRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 	// GPUFamilies are the EC2 families with NVIDIA L4 GPUs.
 	GPUFamilies = []string{"g6", "gr6"}
 	// CapacityTypes are Karpenter's capacity types for this pool.
@@ -156,7 +159,11 @@ func (c *Config) validateCluster(errs *Errors) {
 			strings.Join(versions.SupportedKubernetesVersions, ", "))
 	}
 	if cl.EndpointPublicAccess && len(cl.PublicAccessCIDRs) == 0 {
-		errs.add("cluster.publicAccessCidrs", cl.PublicAccessCIDRs, "must not be empty while endpointPublicAccess is true")
+		errs.add("cluster.publicAccessCidrs", cl.PublicAccessCIDRs,
+			"must list who may reach the public API endpoint while endpointPublicAccess is true: "+
+				"your address as <ip>/32 (curl -s https://checkip.amazonaws.com), your CI runners' ranges, "+
+				"or [\"0.0.0.0/0\"] to open it to the world on purpose; or set endpointPublicAccess: false "+
+				"and run Pulumi from inside the VPC")
 	}
 	for i, cidr := range cl.PublicAccessCIDRs {
 		if p, err := netip.ParsePrefix(cidr); err != nil || !p.Addr().Is4() || p.Masked() != p {
@@ -168,6 +175,9 @@ func (c *Config) validateCluster(errs *Errors) {
 		if !roleARN.MatchString(arn) {
 			errs.add(fmt.Sprintf("cluster.adminRoleArns[%d]", i), arn, "not an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
 		}
+	}
+	if !slices.Contains(LogRetentionDays, cl.LogRetentionDays) {
+		errs.add("cluster.logRetentionDays", cl.LogRetentionDays, "must be a CloudWatch Logs retention: %s", joinInts(LogRetentionDays))
 	}
 	checkUnique(errs, "cluster.logTypes", cl.LogTypes)
 	for i, lt := range cl.LogTypes {
@@ -217,6 +227,9 @@ func (c *Config) validateGPU(errs *Errors) {
 		}
 	}
 	checkSubset(errs, "gpu.capacityTypes", g.CapacityTypes, CapacityTypes)
+	if g.CreateSpotServiceLinkedRole && !slices.Contains(g.CapacityTypes, CapacitySpot) {
+		errs.add("gpu.createSpotServiceLinkedRole", g.CreateSpotServiceLinkedRole, "is only for spot: gpu.capacityTypes has no spot")
+	}
 	if g.GPULimit < 1 || g.GPULimit > 256 {
 		errs.add("gpu.gpuLimit", g.GPULimit, "must be between 1 and 256")
 	}
@@ -447,4 +460,12 @@ func (c *Config) validateAutoscaling(errs *Errors) {
 				i, m.Name, m.MinReplicas, m.MaxReplicas)
 		}
 	}
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = fmt.Sprint(n)
+	}
+	return strings.Join(s, ", ")
 }

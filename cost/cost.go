@@ -48,6 +48,9 @@ func Monthly(c *config.Config) Estimate {
 	}
 	natCost := float64(nats) * NATGatewayHourly * HoursPerMonth
 	add("NAT gateways", natCost, natCost, fmt.Sprintf("%d x $%.3f/h, before data processing", nats, NATGatewayHourly))
+	// Each NAT gateway holds an Elastic IP, billed as a public IPv4 address.
+	eipCost := float64(nats) * PublicIPv4Hourly * HoursPerMonth
+	add("NAT Elastic IPs", eipCost, eipCost, fmt.Sprintf("%d x $%.3f/h public IPv4", nats, PublicIPv4Hourly))
 
 	sn := c.Cluster.SystemNodes
 	if price, ok := InstanceHourly[sn.InstanceTypes[0]]; ok {
@@ -60,6 +63,9 @@ func Monthly(c *config.Config) Estimate {
 	volume := float64(4+sn.DiskSizeGiB) * GP3PerGiBMonth
 	add("System node volumes", float64(sn.DesiredSize)*volume, float64(sn.MaxSize)*volume, fmt.Sprintf("%d GiB gp3 each", 4+sn.DiskSizeGiB))
 
+	if len(c.Cluster.LogTypes) > 0 {
+		e.Notes = append(e.Notes, "control-plane logs are billed by CloudWatch Logs per GB ingested and stored, and are not priced")
+	}
 	if c.LLMLayer() {
 		nlb := NLBHourly * HoursPerMonth
 		add("Network Load Balancer", nlb, nlb, "before capacity units")

@@ -9,6 +9,9 @@ import (
 
 func parse(t *testing.T, values map[string]string) *config.Config {
 	t.Helper()
+	if _, ok := values["cluster"]; !ok {
+		values["cluster"] = `{"publicAccessCidrs": ["203.0.113.0/24"]}`
+	}
 	c, err := config.Parse(config.Input{Stack: "t", Region: "us-east-1", Values: values})
 	if err != nil {
 		t.Fatal(err)
@@ -30,6 +33,10 @@ func TestMonthly(t *testing.T) {
 	base := Monthly(parse(t, map[string]string{"network": `{"nat": "perAz", "azCount": 3}`}))
 	if l, _ := line(base, "NAT gateways"); l.IdleUSD != 98.55 {
 		t.Errorf("three NAT gateways = %v", l.IdleUSD)
+	}
+	// Each NAT gateway's Elastic IP is a billed public IPv4 address.
+	if l, _ := line(base, "NAT Elastic IPs"); l.IdleUSD != 10.95 || l.MaxUSD != 10.95 {
+		t.Errorf("three NAT Elastic IPs = %+v, want 3 x $0.005 x 730 h", l)
 	}
 	if _, ok := line(base, "GPU nodes (on-demand)"); ok {
 		t.Error("GPU cost without the LLM layer")
@@ -67,5 +74,23 @@ func TestGPUInstanceCheapestWithEnoughGPUs(t *testing.T) {
 	}
 	if _, _, ok := GPUInstance(g, 8); ok {
 		t.Error("no allowed priced instance has 8 GPUs")
+	}
+}
+
+// Every GPU instance the config accepts has a price, so no estimate silently
+// leaves a GPU node out.
+func TestEveryAcceptedGPUInstanceIsPriced(t *testing.T) {
+	t.Parallel()
+	for family, sizes := range config.GPUsPerInstance {
+		for size := range sizes {
+			if _, ok := InstanceHourly[family+"."+size]; !ok {
+				t.Errorf("no price for %s.%s, which gpu.instanceFamilies/instanceSizes accept", family, size)
+			}
+		}
+	}
+	for _, it := range config.DefaultCluster().SystemNodes.InstanceTypes {
+		if _, ok := InstanceHourly[it]; !ok {
+			t.Errorf("no price for the default system instance type %s", it)
+		}
 	}
 }

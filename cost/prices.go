@@ -15,17 +15,30 @@ const (
 
 	EKSControlPlaneHourly = 0.10
 	NATGatewayHourly      = 0.045
-	NLBHourly             = 0.0225
-	GP3PerGiBMonth        = 0.08
-	S3StandardPerGBMonth  = 0.023
+	// PublicIPv4Hourly is charged for every public IPv4 address, in use
+	// or idle, since February 2024 (Amazon VPC pricing): each NAT
+	// gateway's Elastic IP.
+	PublicIPv4Hourly     = 0.005
+	NLBHourly            = 0.0225
+	GP3PerGiBMonth       = 0.08
+	S3StandardPerGBMonth = 0.023
 )
 
-// InstanceHourly is the on-demand price of the instance types the
-// platform's defaults use.
+// InstanceHourly is the on-demand price of the system node default and of
+// every GPU instance the config accepts (config.GPUsPerInstance; a test
+// keeps the two in step). The g6/gr6 prices match Karpenter's generated
+// us-east-1 on-demand table (pkg/providers/pricing/zz_generated.pricing_aws.go,
+// generated 2026-07-20 from the AWS Price List API).
 var InstanceHourly = map[string]float64{
 	"m7i.large":   0.1008,
 	"g6.xlarge":   0.8048,
 	"g6.2xlarge":  0.9776,
 	"g6.4xlarge":  1.3232,
+	"g6.8xlarge":  2.0144,
 	"g6.12xlarge": 4.6016,
+	"g6.16xlarge": 3.3968,
+	"g6.24xlarge": 6.6752,
+	"g6.48xlarge": 13.3504,
+	"gr6.4xlarge": 1.5392,
+	"gr6.8xlarge": 2.4464,
 }

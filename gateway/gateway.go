@@ -44,6 +44,9 @@ type Gateway struct {
 	// Routes are the AIGatewayRoute objects, for workloads that must wait
 	// for routing (and be deleted before it).
 	Routes []pulumi.Resource
+	// LoadBalancerNamespace is the namespace holding the Envoy Service that
+	// owns the NLB; its delete completes only once the NLB is gone.
+	LoadBalancerNamespace pulumi.Resource
 }
 
 var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
@@ -108,6 +111,26 @@ func NewGateway(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		controllerDeps = append(controllerDeps, redis)
 	}
 
+	// Envoy Gateway creates the Envoy proxies' LoadBalancer Service, and so
+	// the NLB, in its own namespace (v1.8.3 default: the controller's
+	// namespace). Helm's createNamespace would leave that namespace, the
+	// Service and the NLB behind on uninstall, and the NLB's network
+	// interfaces would then fail the subnets' and VPC's deletes
+	// (DependencyViolation; envoyproxy/gateway#1820, #2939). Declared
+	// here, the namespace is deleted after the controller and before the
+	// cluster and system nodes, and the delete waits until the namespace
+	// is gone: until the Service's load-balancer-cleanup finalizer is
+	// released, that is, until the cloud provider has deleted the NLB.
+	egNamespace, err := corev1.NewNamespace(ctx, name+"-envoy-gateway-namespace", &corev1.NamespaceArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(envoyGatewayNamespace)},
+	}, parent, k8s, pulumi.DependsOn(args.DependsOn),
+		// NLB deletion plus deregistration delay takes minutes.
+		pulumi.Timeouts(&pulumi.CustomTimeouts{Delete: "20m"}))
+	if err != nil {
+		return nil, err
+	}
+	gw.LoadBalancerNamespace = egNamespace
+
 	// Gateway API and Envoy Gateway CRDs, applied object by object (they
 	// do not fit a Helm release Secret) with server-side apply.
 	crds, err := helmv4.NewChart(ctx, name+"-envoy-gateway-crds", &helmv4.ChartArgs{
@@ -128,11 +151,11 @@ func NewGateway(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		Name:            pulumi.String("eg"),
 		Chart:           pulumi.String(versions.EnvoyGatewayChart),
 		Version:         pulumi.String(versions.EnvoyGatewayVersion),
-		Namespace:       pulumi.String(envoyGatewayNamespace),
-		CreateNamespace: pulumi.Bool(true),
+		Namespace:       egNamespace.Metadata.Name().Elem(),
+		CreateNamespace: pulumi.Bool(false),
 		SkipCrds:        pulumi.Bool(true),
 		Values:          pulumi.ToMap(EnvoyGatewayValues(nodeSelector, redisURL)),
-	}, parent, k8s, pulumi.DependsOn(append([]pulumi.Resource{crds}, controllerDeps...)))
+	}, parent, k8s, pulumi.DependsOn(append([]pulumi.Resource{crds, egNamespace}, controllerDeps...)))
 	if err != nil {
 		return nil, err
 	}

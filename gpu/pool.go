@@ -21,6 +21,9 @@ type Args struct {
 	// terminate its nodes.
 	Karpenter           pulumi.Resource
 	KarpenterNodeAccess pulumi.Resource
+	// CreateSpotServiceLinkedRole creates the account's EC2 Spot
+	// service-linked role before the NodePool (see spot.go).
+	CreateSpotServiceLinkedRole bool
 }
 
 // Pool is the EC2NodeClass and NodePool of the L4 GPU nodes.
@@ -69,7 +72,15 @@ func NewPool(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resour
 		return nil, err
 	}
 	k8s := pulumi.Provider(args.Provider)
-	after := pulumi.DependsOn([]pulumi.Resource{args.Karpenter, args.KarpenterNodeAccess})
+	prerequisites := []pulumi.Resource{args.Karpenter, args.KarpenterNodeAccess}
+	if args.CreateSpotServiceLinkedRole {
+		slr, err := newSpotServiceLinkedRole(ctx, name, pulumi.Parent(p))
+		if err != nil {
+			return nil, err
+		}
+		prerequisites = append(prerequisites, slr)
+	}
+	after := pulumi.DependsOn(prerequisites)
 	nodeClass, err := manifest.Apply(ctx, name+"-nodeclass", NodeClass(args.NodeClass), pulumi.Parent(p), k8s, after)
 	if err != nil {
 		return nil, err

@@ -264,13 +264,19 @@ func NewNetwork(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	return n, nil
 }
 
+// EKSUnsupportedZoneIDs are the zone IDs where EKS cannot place a cluster's
+// control-plane network interfaces (Amazon EKS user guide, "Cluster VPC and
+// subnet requirements"): CreateCluster fails with
+// UnsupportedAvailabilityZoneException on a subnet there. Zone names map to
+// different zone IDs in each account, so the check is by ID.
+var EKSUnsupportedZoneIDs = []string{"use1-az3", "usw1-az2", "cac1-az3"}
+
 // resolveZones returns the configured zones, or looks up the region's
 // available zones (excluding Local Zones and Wavelength, which need opt-in)
-// and takes the first AZCount in name order.
+// and takes the first AZCount in name order. Either way a zone whose ID EKS
+// does not support is refused or skipped: the cluster's control plane and
+// the mount targets use every zone's private subnet.
 func resolveZones(ctx *pulumi.Context, args *Args, parent pulumi.ResourceOrInvokeOption) ([]string, error) {
-	if len(args.AvailabilityZones) > 0 {
-		return slices.Clone(args.AvailabilityZones), nil
-	}
 	res, err := aws.GetAvailabilityZones(ctx, &aws.GetAvailabilityZonesArgs{
 		State: pulumi.StringRef("available"),
 		Filters: []aws.GetAvailabilityZonesFilter{
@@ -280,10 +286,42 @@ func resolveZones(ctx *pulumi.Context, args *Args, parent pulumi.ResourceOrInvok
 	if err != nil {
 		return nil, fmt.Errorf("network: looking up availability zones: %w", err)
 	}
-	zones := slices.Clone(res.Names)
+	return pickZones(args, res.Names, res.ZoneIds)
+}
+
+// pickZones chooses the zones from the region's available zone names and
+// their IDs (parallel lists, as DescribeAvailabilityZones returns them).
+func pickZones(args *Args, names, ids []string) ([]string, error) {
+	if len(ids) != len(names) {
+		return nil, fmt.Errorf("network: availability zone lookup returned %d names and %d zone IDs", len(names), len(ids))
+	}
+	idOf := map[string]string{}
+	for i, n := range names {
+		idOf[n] = ids[i]
+	}
+	if len(args.AvailabilityZones) > 0 {
+		for i, z := range args.AvailabilityZones {
+			id, ok := idOf[z]
+			switch {
+			case !ok:
+				return nil, fmt.Errorf("network: config key network.availabilityZones[%d] = %q: not an available zone of %s (available: %v)",
+					i, z, args.Region, names)
+			case slices.Contains(EKSUnsupportedZoneIDs, id):
+				return nil, fmt.Errorf("network: config key network.availabilityZones[%d] = %q: its zone ID %s cannot host an EKS control plane; pick another zone",
+					i, z, id)
+			}
+		}
+		return slices.Clone(args.AvailabilityZones), nil
+	}
+	var zones []string
+	for _, n := range names {
+		if !slices.Contains(EKSUnsupportedZoneIDs, idOf[n]) {
+			zones = append(zones, n)
+		}
+	}
 	slices.Sort(zones)
 	if len(zones) < args.AZCount {
-		return nil, fmt.Errorf("network: config key network.azCount = %d: region %s has only %d available zones (%v)",
+		return nil, fmt.Errorf("network: config key network.azCount = %d: region %s has only %d available zones EKS supports (%v)",
 			args.AZCount, args.Region, len(zones), zones)
 	}
 	return zones[:args.AZCount], nil

@@ -186,17 +186,53 @@ func TestNetworkChildrenParentedAndTagged(t *testing.T) {
 	}
 }
 
-func TestNetworkPinnedZonesSkipLookup(t *testing.T) {
+func TestNetworkPinnedZones(t *testing.T) {
 	t.Parallel()
 	args := baseArgs()
 	args.AZCount = 2
 	args.AvailabilityZones = []string{"us-east-1d", "us-east-1f"}
 	res := renderNetwork(t, args)
-	if len(res.Calls) != 0 {
-		t.Errorf("pinned zones still invoked %v", res.Calls)
-	}
 	if res.Named("aws:ec2/subnet:Subnet", "net-private-us-east-1f") == nil {
 		t.Error("no subnet in pinned zone us-east-1f")
+	}
+}
+
+// Zone names map to zone IDs per account; EKS refuses control-plane subnets
+// in some zone IDs (use1-az3 in us-east-1). Those are skipped when zones
+// are picked and refused when pinned, whatever their name.
+func TestPickZonesByZoneID(t *testing.T) {
+	t.Parallel()
+	names := []string{"us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"}
+	ids := []string{"use1-az3", "use1-az1", "use1-az2", "use1-az4"}
+	tests := []struct {
+		name    string
+		count   int
+		pinned  []string
+		want    []string
+		wantErr string
+	}{
+		{"skips the unsupported zone ID", 3, nil, []string{"us-east-1b", "us-east-1c", "us-east-1d"}, ""},
+		{"too few once skipped", 4, nil, nil, "only 3 available zones EKS supports"},
+		{"pinned unsupported zone ID", 2, []string{"us-east-1a", "us-east-1b"}, nil, `network.availabilityZones[0] = "us-east-1a": its zone ID use1-az3`},
+		{"pinned unknown zone", 2, []string{"us-east-1b", "us-east-1z"}, nil, `network.availabilityZones[1] = "us-east-1z": not an available zone`},
+		{"pinned", 2, []string{"us-east-1d", "us-east-1b"}, []string{"us-east-1d", "us-east-1b"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			args := baseArgs()
+			args.AZCount, args.AvailabilityZones = tt.count, tt.pinned
+			got, err := pickZones(args, names, ids)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(got, tt.want) {
+				t.Fatalf("pickZones = %v, %v; want %v", got, err, tt.want)
+			}
+		})
 	}
 }
 

@@ -27,16 +27,36 @@ func Program(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
-	return Deploy(ctx, cfg)
-}
-
-// Deploy declares the components for a validated config and exports the
-// stack outputs.
-func Deploy(ctx *pulumi.Context, cfg *config.Config) error {
-	acct, err := lookupAccount(ctx, cfg)
+	acct, caller, err := lookupAccount(ctx, cfg)
 	if err != nil {
 		return err
 	}
+	// The config checks that need AWS: who is deploying.
+	warning, err := config.CheckDeployer(cfg, caller, ctx.DryRun())
+	if err != nil {
+		return err
+	}
+	if warning != "" {
+		if err := ctx.Log.Warn(warning, nil); err != nil {
+			return err
+		}
+	}
+	return deploy(ctx, cfg, acct)
+}
+
+// Deploy declares the components for a config Load accepted, without the
+// checks Program makes against the deploying principal (the engine tests
+// use it to show those checks are what stops a broken config).
+func Deploy(ctx *pulumi.Context, cfg *config.Config) error {
+	acct, _, err := lookupAccount(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	return deploy(ctx, cfg, acct)
+}
+
+// deploy declares the components and exports the stack outputs.
+func deploy(ctx *pulumi.Context, cfg *config.Config, acct cluster.Account) error {
 	region := acct.Region
 	baseTags := tags.Merge(tags.Platform(cfg.Project, cfg.Stack), cfg.Tags)
 
@@ -62,6 +82,7 @@ func Deploy(ctx *pulumi.Context, cfg *config.Config) error {
 		PublicAccessCIDRs:    cfg.Cluster.PublicAccessCIDRs,
 		AdminRoleARNs:        cfg.Cluster.AdminRoleARNs,
 		LogTypes:             cfg.Cluster.LogTypes,
+		LogRetentionDays:     cfg.Cluster.LogRetentionDays,
 		SystemNodes:          cluster.SystemNodes(cfg.Cluster.SystemNodes),
 		Tags:                 baseTags,
 	})
@@ -69,10 +90,21 @@ func Deploy(ctx *pulumi.Context, cfg *config.Config) error {
 		return err
 	}
 
-	if cfg.LLMLayer() {
+	switch {
+	case cfg.LLMLayer():
 		if err := deployLLMLayer(ctx, cfg, acct, net, k8s, baseTags); err != nil {
 			return err
 		}
+	case cfg.Storage.KeepBucket:
+		// The layer is off: compute, gateway and models go, the protected
+		// bucket stays declared (same component, same URNs) with its
+		// weights, ready for S3 Files when the layer comes back.
+		bucket, err := storage.NewStorage(ctx, k8s.Name+"-models", storageArgs(cfg, acct, net, k8s, baseTags, true))
+		if err != nil {
+			return err
+		}
+		ctx.Export("modelBucketName", bucket.BucketName)
+		ctx.Export("modelBucketArn", bucket.BucketARN)
 	}
 
 	ctx.Export("region", pulumi.String(region))
@@ -100,28 +132,7 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 	k8s *cluster.Cluster, baseTags map[string]string,
 ) error {
 	specs := modelSpecs(cfg)
-	modelStore, err := storage.NewStorage(ctx, k8s.Name+"-models", &storage.Args{
-		Location: storage.Location{
-			Partition: acct.Partition,
-			Region:    acct.Region,
-			AccountID: acct.ID,
-			Bucket:    config.BucketName(cfg.Storage.BucketPrefix, cfg.Stack, acct.Region, acct.ID),
-			KMSKeyARN: cfg.Storage.KMSKeyARN,
-		},
-		ClusterName:                     k8s.ClusterName,
-		EFSCSIVersion:                   versions.Addons[cfg.Cluster.KubernetesVersion].EFSCSI,
-		Protect:                         cfg.Storage.Protect,
-		ImportExisting:                  cfg.Storage.ImportExisting,
-		NoncurrentVersionExpirationDays: cfg.Storage.NoncurrentVersionExpirationDays,
-		VpcID:                           net.VpcID,
-		Zones:                           net.Zones,
-		PrivateSubnetIDs:                net.PrivateSubnetIDs,
-		NodeSecurityGroupID:             k8s.ClusterSecurityGroupID,
-		Provider:                        k8s.Provider,
-		DependsOn:                       []pulumi.Resource{k8s.SystemNodes},
-		Tags:                            baseTags,
-		RoleNamePrefix:                  k8s.Name,
-	})
+	modelStore, err := storage.NewStorage(ctx, k8s.Name+"-models", storageArgs(cfg, acct, net, k8s, baseTags, false))
 	if err != nil {
 		return err
 	}
@@ -167,9 +178,10 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 			ConsolidateAfter: cfg.GPU.ConsolidateAfter,
 			ExpireAfter:      cfg.GPU.ExpireAfter,
 		},
-		Provider:            k8s.Provider,
-		Karpenter:           k8s.Karpenter,
-		KarpenterNodeAccess: k8s.KarpenterNodeAccess,
+		Provider:                    k8s.Provider,
+		Karpenter:                   k8s.Karpenter,
+		KarpenterNodeAccess:         k8s.KarpenterNodeAccess,
+		CreateSpotServiceLinkedRole: cfg.GPU.CreateSpotServiceLinkedRole,
 	})
 	if err != nil {
 		return err
@@ -240,6 +252,37 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 	return nil
 }
 
+// storageArgs configures the model storage; bucketOnly declares just the
+// bucket (the LLM layer is off).
+func storageArgs(cfg *config.Config, acct cluster.Account, net *network.Network, k8s *cluster.Cluster,
+	baseTags map[string]string, bucketOnly bool,
+) *storage.Args {
+	args := &storage.Args{
+		Location: storage.Location{
+			Partition: acct.Partition,
+			Region:    acct.Region,
+			AccountID: acct.ID,
+			Bucket:    config.BucketName(cfg.Storage.BucketPrefix, cfg.Stack, acct.Region, acct.ID),
+			KMSKeyARN: cfg.Storage.KMSKeyARN,
+		},
+		ClusterName:                     k8s.ClusterName,
+		EFSCSIVersion:                   versions.Addons[cfg.Cluster.KubernetesVersion].EFSCSI,
+		Protect:                         cfg.Storage.Protect,
+		ImportExisting:                  cfg.Storage.ImportExisting,
+		NoncurrentVersionExpirationDays: cfg.Storage.NoncurrentVersionExpirationDays,
+		VpcID:                           net.VpcID,
+		Zones:                           net.Zones,
+		PrivateSubnetIDs:                net.PrivateSubnetIDs,
+		NodeSecurityGroupID:             k8s.ClusterSecurityGroupID,
+		Provider:                        k8s.Provider,
+		DependsOn:                       []pulumi.Resource{k8s.SystemNodes},
+		Tags:                            baseTags,
+		RoleNamePrefix:                  k8s.Name,
+	}
+	args.BucketOnly = bucketOnly
+	return args
+}
+
 // modelSpecs converts the models' config into workload specs.
 func modelSpecs(cfg *config.Config) []models.Spec {
 	out := make([]models.Spec, len(cfg.Models))
@@ -292,24 +335,25 @@ func modelRoutes(specs []models.Spec) []gateway.ModelRoute {
 // lookupAccount resolves the partition, region and account id the IAM
 // documents are written for. These are data-source reads, answered at
 // preview too, so the documents are known before anything exists.
-func lookupAccount(ctx *pulumi.Context, cfg *config.Config) (cluster.Account, error) {
+// It also returns the ARN of the principal running Pulumi.
+func lookupAccount(ctx *pulumi.Context, cfg *config.Config) (cluster.Account, string, error) {
 	acct := cluster.Account{Region: cfg.Region, Cluster: cfg.Cluster.Name}
 	if acct.Region == "" {
 		r, err := aws.GetRegion(ctx, nil)
 		if err != nil {
-			return acct, fmt.Errorf("looking up the AWS region (set aws:region to skip): %w", err)
+			return acct, "", fmt.Errorf("looking up the AWS region (set aws:region to skip): %w", err)
 		}
 		acct.Region = r.Region
 	}
 	id, err := aws.GetCallerIdentity(ctx, nil)
 	if err != nil {
-		return acct, fmt.Errorf("looking up the AWS account: %w", err)
+		return acct, "", fmt.Errorf("looking up the AWS account: %w", err)
 	}
 	acct.ID = id.AccountId
 	part, err := aws.GetPartition(ctx, nil)
 	if err != nil {
-		return acct, fmt.Errorf("looking up the AWS partition: %w", err)
+		return acct, "", fmt.Errorf("looking up the AWS partition: %w", err)
 	}
 	acct.Partition = part.Partition
-	return acct, nil
+	return acct, id.Arn, nil
 }

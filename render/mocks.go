@@ -13,6 +13,14 @@ import (
 // FakeAccount is the AWS account id the mocks answer with.
 const FakeAccount = "123456789012"
 
+// FakeCallerARN is the principal running Pulumi in the fake account: a
+// deploy role's session, as in CI. FakeCallerRoleARN is its role, the
+// principal EKS gives the cluster creator's access entry to.
+const (
+	FakeCallerARN     = "arn:aws:sts::" + FakeAccount + ":assumed-role/llm-platform-deploy/pulumi"
+	FakeCallerRoleARN = "arn:aws:iam::" + FakeAccount + ":role/llm-platform-deploy"
+)
+
 // Resource is one registered resource as the render records it.
 type Resource struct {
 	URN            string   `json:"urn"`
@@ -92,12 +100,8 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		state, err := m.construct(args.TypeToken, args.Name, urn, args.Inputs)
 		return "", state, err
 	}
-	state := args.Inputs.Copy()
-	for k, v := range ComputedOutputs(args.TypeToken, args.Name, m.Region, args.Inputs) {
-		if _, set := state[resource.PropertyKey(k)]; !set {
-			state[resource.PropertyKey(k)] = resource.NewPropertyValue(v)
-		}
-	}
+	state := MergeComputed(args.Inputs, ComputedOutputs(args.TypeToken, args.Name, m.Region, args.Inputs),
+		func(v any) resource.PropertyValue { return resource.NewPropertyValue(v) })
 	// The engine makes the outputs an SDK declares secret (a generated
 	// password's result) secrets; so do the mocks.
 	for _, k := range rpc.GetAdditionalSecretOutputs() {
@@ -164,38 +168,79 @@ func ComputedOutputs(typ, name, region string, in resource.PropertyMap) map[stri
 	return out
 }
 
+// MergeComputed returns the inputs with the computed outputs added: a key
+// the inputs do not set takes value(computed), and an object the inputs set
+// (an EKS cluster's vpcConfig) gets the computed fields it lacks, as a
+// provider's state does.
+func MergeComputed(inputs resource.PropertyMap, computed map[string]any, value func(any) resource.PropertyValue) resource.PropertyMap {
+	out := inputs.Copy()
+	for k, v := range computed {
+		key := resource.PropertyKey(k)
+		cur, set := out[key]
+		sub, isMap := v.(map[string]any)
+		switch {
+		case !set:
+			out[key] = value(v)
+		case isMap && cur.IsObject():
+			out[key] = resource.NewProperty(MergeComputed(cur.ObjectValue(), sub, value))
+		}
+	}
+	return out
+}
+
 // construct answers for a remote (multi-language) component. The SDK never
 // creates its children under mocks, so for eks:index:Cluster the mock
 // registers the aws:eks/cluster:Cluster child the program reads through
 // the eksCluster output, then returns the outputs the program uses.
 func (m *Mocks) construct(typ, name, urn string, in resource.PropertyMap) (resource.PropertyMap, error) {
 	if typ == "eks:index:Cluster" {
+		children, err := EKSCluster(name, in)
+		if err != nil {
+			return nil, fmt.Errorf("eks:index:Cluster %s: %w", name, err)
+		}
 		clusterName := name
 		if v, ok := in["name"]; ok && v.IsString() {
 			clusterName = v.StringValue()
 		}
-		childName := name + "-eksCluster"
-		m.mu.Lock()
-		if m.fakeParents == nil {
-			m.fakeParents = map[string]string{}
+		// Register pulumi-eks' custom children (the render shows them under
+		// the component, marked mocked); its own components are not
+		// resources the render needs.
+		var clusterURN string
+		for _, c := range children {
+			if !c.Custom {
+				continue
+			}
+			props := resource.PropertyMap{}
+			for k, v := range c.Inputs {
+				if !v.IsNull() {
+					props[k] = v
+				}
+			}
+			if c.NeedsClusterName {
+				props["clusterName"] = resource.NewProperty(clusterName)
+			}
+			m.mu.Lock()
+			if m.fakeParents == nil {
+				m.fakeParents = map[string]string{}
+			}
+			m.fakeParents[m.urn("", c.Type, c.Name)] = urn
+			m.mu.Unlock()
+			var child pulumi.CustomResourceState
+			if err := m.ctx.RegisterResource(c.Type, c.Name, pulumi.ToMap(props.MapRepl(nil, nil)), &child); err != nil {
+				return nil, err
+			}
+			childURN := make(chan string, 1)
+			child.URN().ApplyT(func(u pulumi.URN) error { childURN <- string(u); return nil })
+			u := <-childURN
+			if c.Type == "aws:eks/cluster:Cluster" {
+				clusterURN = u
+			}
 		}
-		m.fakeParents[m.urn("", "aws:eks/cluster:Cluster", childName)] = urn
-		m.mu.Unlock()
-		var child pulumi.CustomResourceState
-		err := m.ctx.RegisterResource("aws:eks/cluster:Cluster", childName, pulumi.Map{
-			"name":    pulumi.String(clusterName),
-			"version": pulumi.Any(in["version"].V),
-		}, &child)
-		if err != nil {
-			return nil, err
-		}
-		childURN := make(chan string, 1)
-		child.URN().ApplyT(func(u pulumi.URN) error { childURN <- string(u); return nil })
 		kubeconfig := fmt.Sprintf(`{"apiVersion":"v1","clusters":[{"name":"%[1]s","cluster":{"server":"https://%[1]s.eks.invalid"}}],"users":[{"name":"aws","user":{"exec":{"command":"aws","args":["eks","get-token","--cluster-name","%[1]s"]}}}]}`, clusterName)
 		return resource.PropertyMap{
 			"kubeconfigJson": resource.MakeSecret(resource.NewProperty(kubeconfig)),
 			"eksCluster": resource.MakeCustomResourceReference(
-				resource.URN(<-childURN), resource.ID(FakeIDPrefix+childName), ""),
+				resource.URN(clusterURN), resource.ID(FakeIDPrefix+name+"-eksCluster"), ""),
 			"clusterSecurityGroupId": resource.NewProperty("sg-" + clusterName),
 		}, nil
 	}
@@ -217,16 +262,17 @@ func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 func InvokeAnswer(token, region string) (resource.PropertyMap, error) {
 	switch token {
 	case "aws:index/getAvailabilityZones:getAvailabilityZones":
-		names := []any{}
-		for _, s := range zoneLetters(region) {
+		names, ids := []any{}, []any{}
+		for i, s := range zoneLetters(region) {
 			names = append(names, region+s)
+			ids = append(ids, zoneID(region, i))
 		}
-		return resource.NewPropertyMapFromMap(map[string]any{"names": names, "id": region}), nil
+		return resource.NewPropertyMapFromMap(map[string]any{"names": names, "zoneIds": ids, "id": region}), nil
 	case "aws:index/getRegion:getRegion":
 		return resource.NewPropertyMapFromMap(map[string]any{"region": region, "name": region, "id": region}), nil
 	case "aws:index/getCallerIdentity:getCallerIdentity":
 		return resource.NewPropertyMapFromMap(map[string]any{
-			"accountId": FakeAccount, "arn": "arn:aws:iam::" + FakeAccount + ":user/render", "userId": "render", "id": FakeAccount,
+			"accountId": FakeAccount, "arn": FakeCallerARN, "userId": "AROAFAKEDEPLOY:pulumi", "id": FakeAccount,
 		}), nil
 	case "aws:index/getPartition:getPartition":
 		return resource.NewPropertyMapFromMap(map[string]any{"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}), nil
@@ -285,6 +331,19 @@ func lastSegment(typ string) string {
 
 // zoneLetters are the zones an account typically sees: us-east-1 has six,
 // us-west-1 only two (a and c), most regions three.
+// zoneID is the zone ID of the i-th zone name of zoneLetters. Names map to
+// IDs per account; in the fake account, as in many real ones, us-east-1e is
+// use1-az3, the zone where EKS cannot place a control plane.
+func zoneID(region string, i int) string {
+	switch region {
+	case "us-east-1":
+		return []string{"use1-az1", "use1-az2", "use1-az4", "use1-az6", "use1-az3", "use1-az5"}[i]
+	case "us-west-1":
+		return []string{"usw1-az1", "usw1-az3"}[i]
+	}
+	return fmt.Sprintf("%s-az%d", region, i+1)
+}
+
 func zoneLetters(region string) []string {
 	switch region {
 	case "us-east-1":

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"gopkg.in/yaml.v3"
 )
@@ -34,7 +35,45 @@ func Run(program pulumi.RunFunc, sc *StackConfig, region string) (*Result, error
 		m.ctx = ctx
 		return program(ctx)
 	}, pulumi.WithMocks(sc.Project, sc.Stack, m), withConfig)
-	return &Result{Resources: m.Resources(), Calls: m.Calls()}, err
+	res := &Result{Resources: m.Resources(), Calls: m.Calls()}
+	if err == nil {
+		err = res.CheckUnique(FakeCallerARN)
+	}
+	return res, err
+}
+
+// CheckUnique fails when two declared resources (or a declared resource
+// and one AWS creates by itself for the deploying principal caller) share
+// a key AWS keeps unique: the second create would fail in AWS.
+func (r *Result) CheckUnique(caller string) error {
+	owner := map[string]string{}
+	var errs []string
+	take := func(k UniqueKey, who string) {
+		if prev, ok := owner[k.Key]; ok {
+			errs = append(errs, fmt.Sprintf("%s and %s: %s", prev, who, k.Error))
+			return
+		}
+		owner[k.Key] = who
+	}
+	for _, res := range r.Resources {
+		in := resource.NewPropertyMapFromMap(res.Inputs)
+		// The creator's access entry. (EKS's log group is created only if
+		// none exists, so a declared one is a question of order, which the
+		// engine tests check.)
+		kept, _ := ImplicitKeys(res.Type, in, caller)
+		for _, k := range kept {
+			take(k, "EKS (for the cluster creator of "+res.URN+")")
+		}
+	}
+	for _, res := range r.Resources {
+		for _, k := range UniqueKeys(res.Type, resource.NewPropertyMapFromMap(res.Inputs)) {
+			take(k, res.URN)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("the program declares what AWS keeps unique twice:\n  %s", strings.Join(errs, "\n  "))
+	}
+	return nil
 }
 
 // Region returns the stack's aws:region, defaulting to us-east-1 for the

@@ -39,19 +39,28 @@ func BucketPolicy(l Location) iampolicy.Document {
 // this account. S3 Files runs on EFS infrastructure and assumes the role as
 // elasticfilesystem.amazonaws.com (a role trusting s3files.amazonaws.com
 // leaves the file system stuck in "creating").
+// The source conditions (this account, this region's S3 Files file
+// systems) are the ones AWS's S3 Files prerequisites show.
 func FileSystemTrustPolicy(l Location) iampolicy.Document {
 	return iampolicy.Trust([]string{"elasticfilesystem.amazonaws.com"}, []string{"sts:AssumeRole"},
-		map[string]map[string]any{"StringEquals": {"aws:SourceAccount": l.AccountID}})
+		map[string]map[string]any{
+			"StringEquals": {"aws:SourceAccount": l.AccountID},
+			"ArnLike":      {"aws:SourceArn": fmt.Sprintf("arn:%s:s3files:%s:%s:file-system/*", l.Partition, l.Region, l.AccountID)},
+		})
 }
 
-// The S3 Files user guide grants the file-system role s3:ListBucket*,
-// s3:GetObject*, s3:PutObject* and s3:List* on objects. The wildcards are
-// written out here as every S3 action they match, so a review sees exactly
-// what the role can do and no future action is granted by accident.
+// The S3 Files prerequisites grant the file-system role s3:ListBucket* on
+// the bucket and s3:AbortMultipartUpload, s3:DeleteObject*, s3:GetObject*,
+// s3:List* and s3:PutObject* on its objects (AWS S3 user guide, "Prerequisites
+// for S3 Files"; the same statements in the terraform-provider-aws S3 Files
+// acceptance test and the CDK s3files example). The wildcards are written
+// out here as every S3 action they match, so a review sees exactly what the
+// role can do and no future action is granted by accident.
 var (
 	fileSystemBucketActions = []string{"s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:ListBucketVersions"}
 	fileSystemObjectActions = []string{
-		"s3:AbortMultipartUpload", "s3:DeleteObject",
+		"s3:AbortMultipartUpload",
+		"s3:DeleteObject", "s3:DeleteObjectTagging", "s3:DeleteObjectVersion", "s3:DeleteObjectVersionTagging",
 		"s3:GetObject", "s3:GetObjectAcl", "s3:GetObjectAttributes", "s3:GetObjectLegalHold",
 		"s3:GetObjectRetention", "s3:GetObjectTagging", "s3:GetObjectTorrent",
 		"s3:GetObjectVersion", "s3:GetObjectVersionAcl", "s3:GetObjectVersionAttributes",
@@ -61,10 +70,16 @@ var (
 		"s3:PutObjectTagging", "s3:PutObjectVersionAcl", "s3:PutObjectVersionTagging",
 	}
 	// S3 Files watches the bucket through EventBridge rules it creates and
-	// names DO-NOT-DELETE-S3-Files*.
-	fileSystemEventActions = []string{
-		"events:DeleteRule", "events:DescribeRule", "events:DisableRule", "events:EnableRule",
-		"events:ListTargetsByRule", "events:PutRule", "events:PutTargets", "events:RemoveTargets",
+	// names DO-NOT-DELETE-S3-Files*. It changes only rules it manages
+	// (events:ManagedBy), but reads rules without that condition: the
+	// prerequisites put the four reads in a separate, unconditioned
+	// statement on rule/*, as AWS's own GuardDuty and FIS policies do.
+	fileSystemEventManageActions = []string{
+		"events:DeleteRule", "events:DisableRule", "events:EnableRule",
+		"events:PutRule", "events:PutTargets", "events:RemoveTargets",
+	}
+	fileSystemEventReadActions = []string{
+		"events:DescribeRule", "events:ListRuleNamesByTarget", "events:ListRules", "events:ListTargetsByRule",
 	}
 )
 
@@ -83,13 +98,21 @@ func FileSystemPolicy(l Location) iampolicy.Document {
 			Resource: []string{l.ObjectsARN()}, Condition: sameAccount,
 		},
 		iampolicy.Statement{
-			Sid: "ManageSyncRules", Effect: iampolicy.Allow, Action: fileSystemEventActions,
+			Sid: "ManageSyncRules", Effect: iampolicy.Allow, Action: fileSystemEventManageActions,
 			Resource:  []string{fmt.Sprintf("arn:%s:events:%s:%s:rule/DO-NOT-DELETE-S3-Files*", l.Partition, l.Region, l.AccountID)},
 			Condition: map[string]map[string]any{"StringEquals": {"events:ManagedBy": "elasticfilesystem.amazonaws.com"}},
 		},
+		iampolicy.Statement{
+			Sid: "ReadSyncRules", Effect: iampolicy.Allow, Action: fileSystemEventReadActions,
+			Resource: []string{fmt.Sprintf("arn:%s:events:%s:%s:rule/*", l.Partition, l.Region, l.AccountID)},
+		},
 	)
 	if l.KMSKeyARN != "" {
-		doc.Statement = append(doc.Statement, kmsStatement(l, "UseBucketKey"))
+		st := kmsStatement(l, "UseBucketKey")
+		// S3 Files re-encrypts when it writes back (the prerequisites'
+		// five actions).
+		st.Action = []string{"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"}
+		doc.Statement = append(doc.Statement, st)
 	}
 	return doc
 }
@@ -101,9 +124,12 @@ func kmsStatement(l Location, sid string) iampolicy.Statement {
 		Sid: sid, Effect: iampolicy.Allow,
 		Action:   []string{"kms:Decrypt", "kms:GenerateDataKey"},
 		Resource: []string{l.KMSKeyARN},
+		// kms:EncryptionContext:aws:s3:arn is a string-typed key: IAM
+		// documents the ARN operators for ARN-typed keys, and AWS's S3
+		// Files and S3 examples match it with StringLike.
 		Condition: map[string]map[string]any{
 			"StringEquals": {"kms:ViaService": fmt.Sprintf("s3.%s.amazonaws.com", l.Region)},
-			"ArnLike":      {"kms:EncryptionContext:aws:s3:arn": []string{l.BucketARN(), l.ObjectsARN()}},
+			"StringLike":   {"kms:EncryptionContext:aws:s3:arn": []string{l.BucketARN(), l.ObjectsARN()}},
 		},
 	}
 }

@@ -63,6 +63,12 @@ type Args struct {
 	Tags      map[string]string
 	// RoleNamePrefix starts the IAM role names (the cluster name).
 	RoleNamePrefix string
+	// BucketOnly declares the bucket and its settings and nothing else: the
+	// LLM layer is off, but the protected bucket (and the weights in it)
+	// stays part of the stack, under the same URNs, so the layer can be
+	// switched off and on again. Only Location, Protect, ImportExisting,
+	// NoncurrentVersionExpirationDays and Tags are used.
+	BucketOnly bool
 }
 
 // Storage is the model bucket, its S3 Files file system and the claim
@@ -96,10 +102,12 @@ func (a *Args) validate() error {
 		return fmt.Errorf("storage: bucket name %q (from config key storage.bucketPrefix) is not a valid S3 bucket name", a.Location.Bucket)
 	case a.Location.Partition == "" || a.Location.Region == "" || a.Location.AccountID == "":
 		return fmt.Errorf("storage: partition, region and account id are required")
-	case len(a.Zones) == 0:
-		return fmt.Errorf("storage: at least one zone is required for the mount targets")
 	case a.NoncurrentVersionExpirationDays < 1:
 		return fmt.Errorf("storage: config key storage.noncurrentVersionExpirationDays = %d: must be at least 1", a.NoncurrentVersionExpirationDays)
+	case a.BucketOnly:
+		return nil
+	case len(a.Zones) == 0:
+		return fmt.Errorf("storage: at least one zone is required for the mount targets")
 	case a.EFSCSIVersion == "":
 		return fmt.Errorf("storage: no pinned aws-efs-csi-driver version")
 	case a.Provider == nil || a.ClusterName == nil || a.NodeSecurityGroupID == nil || a.VpcID == nil:
@@ -132,6 +140,12 @@ func NewStorage(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	}
 	st.BucketName = bucket.bucket.Bucket
 	st.BucketARN = bucket.bucket.Arn
+	if args.BucketOnly {
+		if err := ctx.RegisterResourceOutputs(st, pulumi.Map{"bucketName": st.BucketName, "bucketArn": st.BucketARN}); err != nil {
+			return nil, err
+		}
+		return st, nil
+	}
 
 	// The S3 Files service role.
 	fsRoleName := args.RoleNamePrefix + "-s3files"

@@ -301,3 +301,48 @@ func TestStorageRejectsBadArgs(t *testing.T) {
 		}
 	}
 }
+
+// The file-system role grants what AWS's S3 Files prerequisites grant, with
+// the same conditions: EventBridge rule changes only for rules S3 Files
+// manages, rule reads without that condition (S3 Files reads rules it does
+// not manage yet), and KMS through S3 with a string match on the bucket.
+func TestFileSystemPolicyMatchesS3FilesPrerequisites(t *testing.T) {
+	t.Parallel()
+	loc := testLocation
+	loc.KMSKeyARN = "arn:aws:kms:us-east-1:111122223333:key/k"
+	doc := FileSystemPolicy(loc)
+	grant := func(action string) (iampolicy.Statement, bool) {
+		for _, s := range doc.Statement {
+			if s.Effect == iampolicy.Allow && slices.Contains(s.Action, action) {
+				return s, true
+			}
+		}
+		return iampolicy.Statement{}, false
+	}
+	for _, tc := range []struct {
+		actions   []string
+		condition string // the condition operator the grant must carry ("" for none)
+		key       string
+	}{
+		{[]string{"events:DeleteRule", "events:DisableRule", "events:EnableRule", "events:PutRule", "events:PutTargets", "events:RemoveTargets"}, "StringEquals", "events:ManagedBy"},
+		{[]string{"events:DescribeRule", "events:ListRuleNamesByTarget", "events:ListRules", "events:ListTargetsByRule"}, "", ""},
+		{[]string{"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging", "s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"}, "StringEquals", "aws:ResourceAccount"},
+		{[]string{"kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo"}, "StringLike", "kms:EncryptionContext:aws:s3:arn"},
+	} {
+		for _, a := range tc.actions {
+			s, ok := grant(a)
+			switch {
+			case !ok:
+				t.Errorf("%s is not granted", a)
+			case tc.condition == "" && len(s.Condition) > 0:
+				t.Errorf("%s is granted only under %v (statement %s); S3 Files needs it unconditioned", a, s.Condition, s.Sid)
+			case tc.condition != "" && s.Condition[tc.condition][tc.key] == nil:
+				t.Errorf("%s: statement %s has conditions %v, want %s on %s", a, s.Sid, s.Condition, tc.condition, tc.key)
+			}
+		}
+	}
+	trust := FileSystemTrustPolicy(loc).Statement[0]
+	if trust.Condition["ArnLike"]["aws:SourceArn"] != "arn:aws:s3files:us-east-1:111122223333:file-system/*" {
+		t.Errorf("file system trust conditions = %v, want aws:SourceArn limited to this account's S3 Files file systems", trust.Condition)
+	}
+}

@@ -60,6 +60,11 @@ func TestBadConfigRejectedBeforeAnyResource(t *testing.T) {
 		{"public cidr host bits", "cluster", `{"publicAccessCidrs": ["203.0.113.7/24"]}`, "cluster.publicAccessCidrs[0]", `"203.0.113.7/24"`},
 		{"public on, no cidrs", "cluster", `{"endpointPublicAccess": true, "publicAccessCidrs": []}`, "cluster.publicAccessCidrs", `[]`},
 		{"log type", "cluster", `{"logTypes": ["everything"]}`, "cluster.logTypes[0]", `"everything"`},
+		// Issue 13, defect 9: the public endpoint has no default allowlist.
+		{"public endpoint, allowlist left to the default", "cluster", `{"endpointPublicAccess": true}`, "cluster.publicAccessCidrs", `[]`},
+		{"log retention", "cluster", `{"publicAccessCidrs": ["0.0.0.0/0"], "logRetentionDays": 31}`, "cluster.logRetentionDays", `31`},
+		{"spot role without spot", "gpu", `{"capacityTypes": ["on-demand"], "createSpotServiceLinkedRole": true}`, "gpu.createSpotServiceLinkedRole", `true`},
+		{"unknown project key", "modles", `[]`, "modles", `[]`},
 		{"cluster name", "cluster", `{"name": "bad name!"}`, "cluster.name", `"bad name!"`},
 		{"capacity type", "gpu", `{"capacityTypes": ["reserved"]}`, "gpu.capacityTypes[0]", `"reserved"`},
 		{"gpu limit negative", "gpu", `{"gpuLimit": -1}`, "gpu.gpuLimit", `-1`},

@@ -8,13 +8,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pulumi/pulumi-eks/sdk/v4/go/eks"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	pconfig "github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
+	"github.com/llm-platform/llm-platform/config"
 	"github.com/llm-platform/llm-platform/platform"
+	"github.com/llm-platform/llm-platform/render"
 )
 
 // Each scenario check fails for a program with the bug it exists to catch.
@@ -25,6 +28,8 @@ func TestEngineScenariosCatchBrokenPrograms(t *testing.T) {
 	cases := []struct {
 		name    string
 		program pulumi.RunFunc
+		// edit is the stack's config change from the dev stack, if any.
+		edit func(map[string]any)
 		// scenario brings a fresh dev stack to the scenario (failing the
 		// test if that setup fails) and returns the scenario's verdict.
 		scenario func(t *testing.T, ctx context.Context, e *engine, st auto.Stack) error
@@ -166,13 +171,112 @@ func TestEngineScenariosCatchBrokenPrograms(t *testing.T) {
 			return err
 		},
 		want: "preview: create the bucket, want import",
+	}, {
+		// Issue 13, defect 1.
+		name:    "pulumi-eks creates its own vpc-cni addon too",
+		program: withClusterArgs(func(a *eks.ClusterArgs) { a.UseDefaultVpcCni = nil }),
+		scenario: func(t *testing.T, ctx context.Context, e *engine, st auto.Stack) error {
+			_, _, err := e.up(ctx, st)
+			return err
+		},
+		want: "ResourceInUseException: Addon already exists",
+	}, {
+		// Issue 13, defect 2.
+		name:    "publicAccessCidrs [] on a private endpoint",
+		program: withClusterArgs(func(a *eks.ClusterArgs) { a.PublicAccessCidrs = pulumi.StringArray{} }),
+		edit:    setCluster(map[string]any{"endpointPublicAccess": false, "publicAccessCidrs": []any{}}),
+		scenario: func(t *testing.T, ctx context.Context, e *engine, st auto.Stack) error {
+			return e.checkPrivateEndpoint(ctx, st)
+		},
+		want: "`publicAccessCidrs` can only be set when `endpointPublicAccess` is true",
+	}, {
+		// Issue 13, defect 3.
+		name:    "access entry for the deploying principal",
+		program: withoutDeployerCheck,
+		edit:    setCluster(map[string]any{"adminRoleArns": []any{render.FakeCallerRoleARN}}),
+		scenario: func(t *testing.T, ctx context.Context, e *engine, st auto.Stack) error {
+			return e.checkCallerNotAdmin(ctx, st)
+		},
+		want: "ResourceInUseException: The specified access entry resource is already in use on this cluster",
+	}, {
+		// Issue 13, defect 5.
+		name: "bucket declared only with the LLM layer",
+		program: func(ctx *pulumi.Context) error {
+			cfg, err := config.Load(ctx)
+			if err != nil {
+				return err
+			}
+			cfg.Storage.KeepBucket = false
+			return platform.Deploy(ctx, cfg)
+		},
+		scenario: func(t *testing.T, ctx context.Context, e *engine, st auto.Stack) error {
+			setupUp(t, ctx, e, st)
+			return e.checkLayerOffOn(ctx, st)
+		},
+		want: "because it is protected",
+	}, {
+		// Issue 13, defect 7: the namespace of the NLB's Service left to
+		// Helm's createNamespace, as before the fix.
+		name: "gateway load balancer's namespace not deleted",
+		program: withProps(map[string]func(pulumi.Map){
+			"kubernetes:core/v1:Namespace": func(p pulumi.Map) {
+				if md, ok := p["metadata"].(pulumi.Map); ok && md["name"] == pulumi.String("envoy-gateway-system") {
+					md["name"] = pulumi.String("envoy-gateway-unused")
+				}
+			},
+			"kubernetes:helm.sh/v3:Release": func(p pulumi.Map) {
+				if p["name"] == pulumi.String("eg") {
+					p["namespace"] = pulumi.String("envoy-gateway-system")
+					p["createNamespace"] = pulumi.Bool(true)
+				}
+			},
+		}),
+		scenario: func(t *testing.T, ctx context.Context, e *engine, st auto.Stack) error {
+			setupUp(t, ctx, e, st)
+			return e.checkFullTeardown(ctx, st)
+		},
+		want: "DependencyViolation",
+	}, {
+		// Issue 13, defect 8.
+		name: "log group not the one EKS writes to",
+		program: withProps(map[string]func(pulumi.Map){
+			"aws:cloudwatch/logGroup:LogGroup": func(p pulumi.Map) { p["name"] = pulumi.String("/aws/eks/llm-platform-dev/logs") },
+		}),
+		edit: setCluster(map[string]any{"logTypes": []any{"api"}}),
+		scenario: func(t *testing.T, ctx context.Context, e *engine, st auto.Stack) error {
+			return e.checkControlPlaneLogs(ctx, st)
+		},
+		want: "log group /aws/eks/llm-platform-dev/cluster outlives the stack",
+	}, {
+		// Issue 13, defect 10: the loader before the fix read only the keys
+		// it knew.
+		name:    "unknown config keys ignored",
+		program: knownKeysOnly,
+		edit:    func(config map[string]any) { config["llm-platform:modles"] = []any{} },
+		scenario: func(t *testing.T, ctx context.Context, e *engine, st auto.Stack) error {
+			return e.checkUnknownKeyRefused(ctx, st, "llm-platform:modles")
+		},
+		want: "want it refused as an unknown config key",
+	}, {
+		// Issue 13, defect 4: the account-wide role must outlive the stack.
+		name: "spot service-linked role deleted with the stack",
+		program: withOptions(map[string]func(*pulumi.ResourceOptions){
+			spotRole.Type: func(opts *pulumi.ResourceOptions) { opts.RetainOnDelete = false },
+		}),
+		edit: func(config map[string]any) {
+			config["llm-platform:gpu"].(map[string]any)["createSpotServiceLinkedRole"] = true
+		},
+		scenario: func(t *testing.T, ctx context.Context, e *engine, st auto.Stack) error {
+			return e.checkSpotRoleCreatedAndKept(ctx, st)
+		},
+		want: "destroy deleted the account's spot service-linked role",
 	}}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEngine(t, c.program)
 			ctx := engineContext(t)
-			st, err := e.stack(ctx, devStack, nil)
+			st, err := e.stack(ctx, devStack, c.edit)
 			setup(t, err)
 			err = c.scenario(t, ctx, e, st)
 			if err == nil {
@@ -228,4 +332,50 @@ func withOptions(edits map[string]func(*pulumi.ResourceOptions)) pulumi.RunFunc 
 		}
 		return platform.Program(ctx)
 	}
+}
+
+// withProps runs the program with the inputs of every resource of the
+// given types changed by that type's edit (through a stack transform).
+func withProps(edits map[string]func(pulumi.Map)) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		err := ctx.RegisterResourceTransform(func(_ context.Context, args *pulumi.ResourceTransformArgs) *pulumi.ResourceTransformResult {
+			edit, ok := edits[args.Type]
+			if !ok {
+				return nil
+			}
+			edit(args.Props)
+			return &pulumi.ResourceTransformResult{Props: args.Props, Opts: args.Opts}
+		})
+		if err != nil {
+			return err
+		}
+		return platform.Program(ctx)
+	}
+}
+
+// withoutDeployerCheck is the program without the check of the deploying
+// principal against adminRoleArns.
+func withoutDeployerCheck(ctx *pulumi.Context) error {
+	cfg, err := config.Load(ctx)
+	if err != nil {
+		return err
+	}
+	return platform.Deploy(ctx, cfg)
+}
+
+// knownKeysOnly is the config loader before unknown keys were refused: it
+// read each key it knew and nothing else.
+func knownKeysOnly(ctx *pulumi.Context) error {
+	project := pconfig.New(ctx, "")
+	in := config.Input{Project: ctx.Project(), Stack: ctx.Stack(), Region: pconfig.New(ctx, "aws").Get("region"), Values: map[string]string{}}
+	for _, k := range config.Keys {
+		if v, err := project.Try(k); err == nil {
+			in.Values[k] = v
+		}
+	}
+	cfg, err := config.Parse(in)
+	if err != nil {
+		return err
+	}
+	return platform.Deploy(ctx, cfg)
 }

@@ -2,10 +2,14 @@ package tests
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+
 	"github.com/llm-platform/llm-platform/platform"
+	"github.com/llm-platform/llm-platform/render"
 )
 
 // engineContext bounds one engine test: a hung engine or provider fails
@@ -58,10 +62,88 @@ func TestEngineLifecycle(t *testing.T) {
 	must("4. no secret in clear text", e.checkNoPlaintextSecrets(ctx, st))
 	must("5. destroy --exclude-protected keeps the bucket", e.checkDestroyKeepsProtected(ctx, st))
 	must("5b. up again recreates the rest around the bucket", e.checkUpAroundKeptBucket(ctx, st, len(full.Resources)))
+	must("8. llm.enabled off keeps the bucket, on again re-attaches S3 Files to it", e.checkLayerOffOn(ctx, st))
 	must("6. unprotect, destroy", e.checkFullTeardown(ctx, st))
 
 	ws := st.Workspace()
 	must("stack rm", ws.RemoveStack(ctx, devStack))
 	err = e.checkAdoptRetainedBucket(ctx, devStack)
 	must("7. a new stack adopts the retained bucket", err)
+}
+
+// What the first real `pulumi up` on AWS needs, each on a fresh dev stack
+// with one config change (engine_aws_test.go).
+func TestEngineFirstUpOnAWS(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name     string
+		edit     func(map[string]any)
+		account  func(*fakeCloud)
+		scenario func(ctx context.Context, e *engine, st auto.Stack) error
+	}{{
+		name: "9. private API endpoint",
+		edit: setCluster(map[string]any{"endpointPublicAccess": false, "publicAccessCidrs": []any{}}),
+		scenario: func(ctx context.Context, e *engine, st auto.Stack) error {
+			return e.checkPrivateEndpoint(ctx, st)
+		},
+	}, {
+		name: "10. deploying principal in adminRoleArns",
+		edit: setCluster(map[string]any{"adminRoleArns": []any{render.FakeCallerRoleARN}}),
+		scenario: func(ctx context.Context, e *engine, st auto.Stack) error {
+			return e.checkCallerNotAdmin(ctx, st)
+		},
+	}, {
+		name: "11. unknown config key",
+		edit: func(config map[string]any) { config["llm-platform:modles"] = []any{} },
+		scenario: func(ctx context.Context, e *engine, st auto.Stack) error {
+			return e.checkUnknownKeyRefused(ctx, st, "llm-platform:modles")
+		},
+	}, {
+		name: "12. spot service-linked role on an account that never used spot",
+		edit: func(config map[string]any) {
+			config["llm-platform:gpu"].(map[string]any)["createSpotServiceLinkedRole"] = true
+		},
+		scenario: func(ctx context.Context, e *engine, st auto.Stack) error {
+			return e.checkSpotRoleCreatedAndKept(ctx, st)
+		},
+	}, {
+		name: "13. control-plane logs",
+		edit: setCluster(map[string]any{"logTypes": []any{"api", "audit"}}),
+		scenario: func(ctx context.Context, e *engine, st auto.Stack) error {
+			return e.checkControlPlaneLogs(ctx, st)
+		},
+	}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEngine(t, platform.Program)
+			ctx := engineContext(t)
+			st, err := e.stack(ctx, devStack, c.edit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.scenario(ctx, e, st); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// The fake cloud refuses what AWS refuses: a second spot service-linked
+// role in an account that has one (so the role stays opt-in).
+func TestFakeCloudRefusesSecondSpotRole(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, platform.Program)
+	spotRoleInAccount(e.cloud)
+	ctx := engineContext(t)
+	st, err := e.stack(ctx, devStack, func(config map[string]any) {
+		config["llm-platform:gpu"].(map[string]any)["createSpotServiceLinkedRole"] = true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = e.up(ctx, st)
+	if err == nil || !strings.Contains(err.Error(), "AWSServiceRoleForEC2Spot has been taken in this account") {
+		t.Fatalf("up creating a spot role the account has: %v, want AWS's InvalidInput", err)
+	}
 }

@@ -653,6 +653,9 @@ func (e *engine) checkNoPlaintextSecrets(ctx context.Context, st auto.Stack) err
 // Karpenter controller that terminates them, then the nodes and the
 // cluster, then the network.
 var deleteOrder = [][2]resourceKey{
+	// The namespace of the Service that owns the gateway's NLB is gone
+	// (and so is the NLB) before the cluster that could delete it.
+	{egNamespace, eksCluster},
 	{nodePool, karpenter},
 	{nodeClass, karpenter},
 	{karpenter, systemNodes},

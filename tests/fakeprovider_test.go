@@ -24,13 +24,16 @@ import (
 )
 
 // The fake providers stand in for pulumi-aws, pulumi-eks, pulumi-kubernetes
-// and pulumi-random under the real engine. They are deliberately generic: a
-// resource's outputs are its inputs plus the deterministic computed values
-// render.ComputedOutputs gives its type (the same ones the unit-test mocks
-// use), a diff is "some input changed", and the "cloud" is a map from id to
-// state. Nothing here knows AWS beyond that; what the tests check is the
-// engine's view of the program (plans, diffs, ordering, secrets, protect and
-// retain), not AWS behaviour.
+// and pulumi-random under the real engine. A resource's outputs are its
+// inputs plus the deterministic computed values render.ComputedOutputs
+// gives its type (the same ones the unit-test mocks use), a diff is "some
+// input changed", and the "cloud" is a map from id to state. Where AWS or
+// a component refuses what a program asks, the fakes refuse it the same
+// way (fakecloud_test.go): pulumi-eks' Construct builds the children and
+// makes the input checks of pulumi-eks v4.0.1 (render.EKSCluster), a create
+// of a key AWS keeps unique fails with AWS's error (render.UniqueKeys), EKS
+// gives the cluster's creator an access entry, and a load balancer a
+// Service owns blocks its subnets' deletion until its namespace is gone.
 
 // providerCall is one gRPC call the engine made to a fake provider.
 type providerCall struct {
@@ -51,6 +54,8 @@ type providerCall struct {
 	Inputs resource.PropertyMap
 	// Changed are the top-level keys a Diff reported as changed.
 	Changed []string
+	// Err is the error a Create or Delete returned (what AWS refused).
+	Err string
 }
 
 // fakeObject is what the fake cloud holds for one resource.
@@ -62,6 +67,10 @@ type fakeObject struct {
 // the call log and the objects that exist.
 type fakeCloud struct {
 	region string
+	// caller is the principal running Pulumi (getCallerIdentity's ARN).
+	caller string
+	// aws holds the AWS-side rules' state (fakecloud_test.go).
+	aws awsState
 	// kubeconfig is what Construct returns for an EKS cluster: a
 	// distinctive string the secret checks look for in the state.
 	kubeconfig string
@@ -77,7 +86,10 @@ type fakeCloud struct {
 }
 
 func newFakeCloud(region, kubeconfig string) *fakeCloud {
-	return &fakeCloud{region: region, kubeconfig: kubeconfig, deleteDelay: 20 * time.Millisecond, objects: map[string]fakeObject{}}
+	return &fakeCloud{
+		region: region, caller: render.FakeCallerARN, kubeconfig: kubeconfig, deleteDelay: 20 * time.Millisecond,
+		objects: map[string]fakeObject{}, aws: newAWSState(),
+	}
 }
 
 func (c *fakeCloud) begin(call *providerCall) *providerCall {
@@ -234,18 +246,18 @@ func physicalID(typ, name string, in resource.PropertyMap) string {
 // outputs are the inputs plus the type's computed values; at preview the
 // computed values are unknown, as a real provider reports them.
 func (p *fakeProvider) outputs(typ, name string, in resource.PropertyMap, preview bool) resource.PropertyMap {
-	out := in.Copy()
-	for k, v := range render.ComputedOutputs(typ, name, p.cloud.region, in) {
-		if _, set := out[resource.PropertyKey(k)]; set {
-			continue
-		}
-		if preview {
+	computed := render.ComputedOutputs(typ, name, p.cloud.region, in)
+	if preview {
+		// An input object that gets computed fields (an EKS cluster's
+		// vpcConfig) is unknown as a whole at preview: reading one of its
+		// computed fields through a resource reference must give unknown.
+		out := in.Copy()
+		for k := range computed {
 			out[resource.PropertyKey(k)] = resource.MakeComputed(resource.NewProperty(""))
-		} else {
-			out[resource.PropertyKey(k)] = resource.NewPropertyValue(v)
 		}
+		return out
 	}
-	return out
+	return render.MergeComputed(in, computed, func(v any) resource.PropertyValue { return resource.NewPropertyValue(v) })
 }
 
 // changedKeys are the top-level keys whose values differ; an unknown new
@@ -371,6 +383,10 @@ func (p *fakeProvider) Create(_ context.Context, req *pulumirpc.CreateRequest) (
 	}
 	id := physicalID(call.Type, call.Name, news)
 	call.ID = id
+	if err := p.cloud.created(p.pkg, call.Type, id, news); err != nil {
+		call.Err = err.Error()
+		return nil, err
+	}
 	p.cloud.put(call.Type, id, fakeObject{inputs: news, outputs: outs})
 	return &pulumirpc.CreateResponse{Id: id, Properties: props}, nil
 }
@@ -424,6 +440,10 @@ func (p *fakeProvider) Delete(_ context.Context, req *pulumirpc.DeleteRequest) (
 	call := p.cloud.begin(&providerCall{Pkg: p.pkg, Op: "Delete", URN: req.Urn, ID: req.Id, Inputs: olds})
 	defer p.cloud.end(call)
 	time.Sleep(p.cloud.deleteDelay)
+	if err := p.cloud.deleted(p.pkg, call.Type, req.Id, olds); err != nil {
+		call.Err = err.Error()
+		return nil, err
+	}
 	p.cloud.remove(call.Type, req.Id)
 	return &emptypb.Empty{}, nil
 }
@@ -479,87 +499,5 @@ func (p *fakeProvider) Construct(ctx context.Context, req *pulumirpc.ConstructRe
 		return &pulumirpc.ConstructResponse{Urn: comp.Urn}, nil
 	}
 
-	// Without the component's own registration the engine records the
-	// child under a parent that is not in the snapshot, and `up` fails
-	// its integrity check.
-	propDeps := map[string]*pulumirpc.RegisterResourceRequest_PropertyDependencies{}
-	inputDeps := map[string]bool{}
-	for k, d := range req.InputDependencies {
-		propDeps[k] = &pulumirpc.RegisterResourceRequest_PropertyDependencies{Urns: d.Urns}
-		for _, u := range d.Urns {
-			inputDeps[u] = true
-		}
-	}
-	comp, err := monitor.RegisterResource(ctx, &pulumirpc.RegisterResourceRequest{
-		Type: req.Type, Name: req.Name, Parent: req.Parent, Object: req.Inputs,
-		Dependencies: req.Dependencies, PropertyDependencies: propDeps,
-		Protect: req.Protect, RetainOnDelete: req.RetainOnDelete,
-		AcceptSecrets: true, AcceptResources: true,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("registering %s: %w", req.Type, err)
-	}
-	call.URN = comp.Urn
-
-	clusterName := resource.NewProperty(req.Name)
-	if v, ok := inputs["name"]; ok {
-		clusterName = v
-	}
-	childIn, err := marshal(resource.PropertyMap{"name": clusterName, "version": inputs["version"]})
-	if err != nil {
-		return nil, err
-	}
-	// The aws SDK's version, so the child shares the program's default aws
-	// provider instead of a second one.
-	// The real cluster is built from the component's inputs (subnets, VPC),
-	// so it depends on whatever they came from: that is what deletes the
-	// cluster before the subnets.
-	childDeps := append([]string{}, req.Dependencies...)
-	for u := range inputDeps {
-		childDeps = append(childDeps, u)
-	}
-	sort.Strings(childDeps)
-	child, err := monitor.RegisterResource(ctx, &pulumirpc.RegisterResourceRequest{
-		Type: "aws:eks/cluster:Cluster", Name: req.Name + "-eksCluster", Parent: comp.Urn, Custom: true,
-		Object: childIn, Dependencies: childDeps, Version: sdkVersion("aws"),
-		AcceptSecrets: true, AcceptResources: true,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("registering the EKS cluster: %w", err)
-	}
-
-	// The outputs follow the child's state, as pulumi-eks' do: at a fresh
-	// preview the cluster's endpoint and security group are unknown, and
-	// so is the kubeconfig built from them (absent keys are unknown); once
-	// the cluster exists they are known at preview too.
-	childState, err := unmarshal(child.Object)
-	if err != nil {
-		return nil, err
-	}
-	state := resource.PropertyMap{
-		"eksCluster": resource.MakeCustomResourceReference(resource.URN(child.Urn), resource.ID(child.Id), sdkVersion("aws")),
-	}
-	if ep, ok := childState["endpoint"]; ok && ep.IsString() {
-		state["kubeconfigJson"] = resource.MakeSecret(resource.NewProperty(p.cloud.kubeconfig))
-	}
-	if vpc, ok := childState["vpcConfig"]; ok && vpc.IsObject() {
-		if sg, ok := vpc.ObjectValue()["clusterSecurityGroupId"]; ok && sg.IsString() {
-			state["clusterSecurityGroupId"] = sg
-		}
-	}
-	out, err := marshal(state)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := monitor.RegisterResourceOutputs(ctx, &pulumirpc.RegisterResourceOutputsRequest{Urn: comp.Urn, Outputs: out}); err != nil {
-		return nil, err
-	}
-	// Every output depends on the child cluster: that is what makes the
-	// kubernetes provider (configured from kubeconfigJson), and so every
-	// Kubernetes object, get deleted before the cluster.
-	deps := map[string]*pulumirpc.ConstructResponse_PropertyDependencies{}
-	for k := range state {
-		deps[string(k)] = &pulumirpc.ConstructResponse_PropertyDependencies{Urns: []string{child.Urn}}
-	}
-	return &pulumirpc.ConstructResponse{Urn: comp.Urn, State: out, StateDependencies: deps}, nil
+	return p.constructEKSCluster(ctx, req, call, inputs, monitor)
 }

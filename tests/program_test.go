@@ -24,11 +24,19 @@ func TestBaseOnlyStackHasNoLLMLayer(t *testing.T) {
 		t.Fatal("base stack rendered nothing")
 	}
 	for _, r := range res.Resources {
+		// The model bucket and its settings outlive the layer
+		// (storage.keepBucket, docs/decisions/0006): nothing else of it.
+		if r.Type == "llm-platform:storage:Storage" || strings.HasPrefix(r.Type, "aws:s3/bucket") {
+			continue
+		}
 		for _, p := range llmLayerTypes {
 			if strings.HasPrefix(r.Type, p) {
 				t.Errorf("base-only stack declares LLM-layer resource %s", r.URN)
 			}
 		}
+	}
+	if b := res.Named("aws:s3/bucket:Bucket", "llm-platform-base-models-bucket"); b == nil || !b.Protect || !b.RetainOnDelete {
+		t.Errorf("base-only stack's model bucket = %+v, want it declared, protected and retained", b)
 	}
 	// perAz in the base stack: one NAT gateway per zone, three zones.
 	if n := len(res.OfType("aws:ec2/natGateway:NatGateway")); n != 3 {

@@ -32,6 +32,12 @@ func main() {
 	if target == "" {
 		target = filepath.Join(*dir, "rendered", sc.Stack)
 	}
+	// The config is checked, and the program run, before anything is
+	// written: a render that fails leaves no output behind.
+	cfg, err := render.ParseConfig(sc)
+	if err != nil {
+		fail(err)
+	}
 	res, err := render.Run(platform.Program, sc, sc.Region())
 	if err != nil {
 		fail(err)
@@ -40,10 +46,6 @@ func main() {
 		fail(err)
 	}
 	fmt.Printf("rendered %d resources of stack %s to %s\n", len(res.Resources), sc.Stack, target)
-	cfg, err := render.ParseConfig(sc)
-	if err != nil {
-		fail(err)
-	}
 	fmt.Print(cost.Table(cost.Monthly(cfg)))
 }
 
