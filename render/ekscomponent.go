@@ -76,20 +76,20 @@ func EKSCluster(name string, in resource.PropertyMap) ([]EKSChild, error) {
 	switch mode {
 	case "", "CONFIG_MAP", "API_AND_CONFIG_MAP", "API":
 	default:
-		errs = append(errs, fmt.Errorf("Invalid value for authenticationMode: %s. Allowed values are: CONFIG_MAP, API_AND_CONFIG_MAP, API.", mode)) //nolint:staticcheck // pulumi-eks' message
+		errs = append(errs, fmt.Errorf("Invalid value for authenticationMode: %s. Allowed values are: CONFIG_MAP, API_AND_CONFIG_MAP, API.", mode)) //nolint:revive,staticcheck // pulumi-eks' message, verbatim
 	}
 	if mode == "API" {
 		for _, prop := range []string{"roleMappings", "userMappings", "instanceRoles"} {
 			if nonEmpty(prop) {
-				errs = append(errs, fmt.Errorf("The '%s' property does not support non-empty values when 'authenticationMode' is set to '%s'.", prop, mode)) //nolint:staticcheck // pulumi-eks' message
+				errs = append(errs, fmt.Errorf("The '%s' property does not support non-empty values when 'authenticationMode' is set to '%s'.", prop, mode)) //nolint:revive,staticcheck // pulumi-eks' message, verbatim
 			}
 		}
 	}
 	if nonEmpty("accessEntries") && mode != "API" && mode != "API_AND_CONFIG_MAP" {
-		errs = append(errs, fmt.Errorf("The 'accessEntries' property is not supported when 'authenticationMode' is set to '%s'.", mode)) //nolint:staticcheck // pulumi-eks' message
+		errs = append(errs, fmt.Errorf("The 'accessEntries' property is not supported when 'authenticationMode' is set to '%s'.", mode)) //nolint:revive,staticcheck // pulumi-eks' message, verbatim
 	}
 	if _, set := get("subnetIds"); set && (nonEmpty("publicSubnetIds") || nonEmpty("privateSubnetIds")) {
-		errs = append(errs, errors.New("subnetIds, and the use of publicSubnetIds and/or privateSubnetIds are mutually exclusive. Choose a single approach."))
+		errs = append(errs, errors.New("subnetIds, and the use of publicSubnetIds and/or privateSubnetIds are mutually exclusive. Choose a single approach.")) //nolint:revive,staticcheck // pulumi-eks' message, verbatim
 	}
 	// Children this model does not know: refuse instead of pretending.
 	if !boolean("skipDefaultNodeGroup", false) {

@@ -101,7 +101,7 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		return "", state, err
 	}
 	state := MergeComputed(args.Inputs, ComputedOutputs(args.TypeToken, args.Name, m.Region, args.Inputs),
-		func(v any) resource.PropertyValue { return resource.NewPropertyValue(v) })
+		resource.NewPropertyValue)
 	// The engine makes the outputs an SDK declares secret (a generated
 	// password's result) secrets; so do the mocks.
 	for _, k := range rpc.GetAdditionalSecretOutputs() {

@@ -157,7 +157,7 @@ func (e *engine) checkCallerNotAdmin(ctx context.Context, st auto.Stack) error {
 	}
 	want := `config key "llm-platform:cluster.adminRoleArns[0]"`
 	if err == nil || !strings.Contains(err.Error(), want) {
-		errs = append(errs, fmt.Errorf("up with the deploying principal in adminRoleArns: %v, want an error naming %s", err, want))
+		errs = append(errs, fmt.Errorf("up with the deploying principal in adminRoleArns: %s, want an error naming %s", errText(err), want))
 	}
 	return errors.Join(errs...)
 }
@@ -170,7 +170,7 @@ func (e *engine) checkUnknownKeyRefused(ctx context.Context, st auto.Stack, key 
 	_, err := e.preview(ctx, st)
 	var errs []error
 	if err == nil || !strings.Contains(err.Error(), key) || !strings.Contains(err.Error(), "unknown config key") {
-		errs = append(errs, fmt.Errorf("preview with %s set: %v, want it refused as an unknown config key", key, err))
+		errs = append(errs, fmt.Errorf("preview with %s set: %s, want it refused as an unknown config key", key, errText(err)))
 	}
 	for _, c := range e.cloud.Calls(mark) {
 		if c.Op == "Check" || c.Op == "Create" || c.Op == "Construct" {
@@ -255,4 +255,12 @@ func (e *engine) checkControlPlaneLogs(ctx context.Context, st auto.Stack) error
 		errs = append(errs, fmt.Errorf("log group %s outlives the stack (made by %s)", name, h))
 	}
 	return errors.Join(errs...)
+}
+
+// errText is an error's message, or "no error".
+func errText(err error) string {
+	if err == nil {
+		return "no error"
+	}
+	return err.Error()
 }

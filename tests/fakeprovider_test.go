@@ -257,7 +257,7 @@ func (p *fakeProvider) outputs(typ, name string, in resource.PropertyMap, previe
 		}
 		return out
 	}
-	return render.MergeComputed(in, computed, func(v any) resource.PropertyValue { return resource.NewPropertyValue(v) })
+	return render.MergeComputed(in, computed, resource.NewPropertyValue)
 }
 
 // changedKeys are the top-level keys whose values differ; an unknown new
