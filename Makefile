@@ -26,7 +26,8 @@ help:
 # Two modules: the program, and tests/crd (the CRD + CEL validation
 # harness, whose Kubernetes server libraries stay out of the program's
 # dependency graph). The harness validates the golden renders, which the
-# first run has just proven equal to the program's output.
+# first run has just proven equal to the program's output; its kubeapi
+# package applies them to a real kube-apiserver (make kube-apiserver).
 test: pulumi-cli kube-apiserver
 	$(GO) test ./...
 	cd tests/crd && $(GO) test ./...
@@ -64,12 +65,14 @@ kube-apiserver:
 vet:
 	$(GO) vet ./...
 	cd tests/crd && $(GO) vet ./...
+	cd $(KUBEAPI_DIR)/server && $(GO) vet ./...
 
 # golangci-lint is built from its Go module (tools/lint) and cached by go tool.
 lint:
 	@lint="$$(cd tools/lint && $(GO) tool -n golangci-lint)" && \
 	"$$lint" run ./... && \
-	(cd tests/crd && "$$lint" run --config ../../.golangci.yml ./...)
+	(cd tests/crd && "$$lint" run --config ../../.golangci.yml ./...) && \
+	(cd $(KUBEAPI_DIR)/server && "$$lint" run --config ../../../.golangci.yml ./...)
 
 fmt:
 	gofmt -w .

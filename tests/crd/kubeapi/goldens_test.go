@@ -252,7 +252,7 @@ func TestGoldensOnRealAPIServer(t *testing.T) {
 					n.chartObjects++
 				}
 			}
-			all := append(golden, charts...)
+			all := slices.Concat(golden, charts)
 
 			declared, err := c.prepare(t, s, all)
 			if err != nil {
