@@ -213,7 +213,7 @@ func newInferenceService(ctx *pulumi.Context, s Spec, args *Args, keda, hfSecret
 					SecurityContext: podSecurity(args.UID, args.GID),
 					Containers: corev1.ContainerArray{&corev1.ContainerArgs{
 						Name:            pulumi.String("preload"),
-						Image:           pulumi.String(s.Image),
+						Image:           pulumi.String(versions.PreloadImage),
 						Command:         pulumi.ToStringArray([]string{"python3", "-c", PreloadScript(Downloads(s))}),
 						Env:             env,
 						SecurityContext: containerSecurity(),
@@ -266,6 +266,11 @@ func newInferenceService(ctx *pulumi.Context, s Spec, args *Args, keda, hfSecret
 						Image:           pulumi.String(s.Image),
 						Command:         pulumi.ToStringArray([]string{"sh", "-c", WaitScript(s)}),
 						SecurityContext: containerSecurity(),
+						// A shell loop testing for a file every 15 s.
+						Resources: &corev1.ResourceRequirementsArgs{
+							Requests: pulumi.StringMap{"cpu": pulumi.String("10m"), "memory": pulumi.String("16Mi")},
+							Limits:   pulumi.StringMap{"memory": pulumi.String("64Mi")},
+						},
 						VolumeMounts: corev1.VolumeMountArray{
 							&corev1.VolumeMountArgs{Name: pulumi.String("models"), MountPath: pulumi.String(MountPath), ReadOnly: pulumi.Bool(true)},
 						},
@@ -303,14 +308,8 @@ func newInferenceService(ctx *pulumi.Context, s Spec, args *Args, keda, hfSecret
 							PeriodSeconds:    pulumi.Int(10),
 							FailureThreshold: pulumi.Int(180),
 						},
-						ReadinessProbe: &corev1.ProbeArgs{
-							HttpGet:       &corev1.HTTPGetActionArgs{Path: pulumi.String("/health"), Port: pulumi.String("http")},
-							PeriodSeconds: pulumi.Int(5), FailureThreshold: pulumi.Int(3),
-						},
-						LivenessProbe: &corev1.ProbeArgs{
-							HttpGet:       &corev1.HTTPGetActionArgs{Path: pulumi.String("/health"), Port: pulumi.String("http")},
-							PeriodSeconds: pulumi.Int(10), FailureThreshold: pulumi.Int(6), TimeoutSeconds: pulumi.Int(5),
-						},
+						ReadinessProbe:  probe(Readiness),
+						LivenessProbe:   probe(Liveness),
 						SecurityContext: containerSecurity(),
 						VolumeMounts: corev1.VolumeMountArray{
 							&corev1.VolumeMountArgs{Name: pulumi.String("models"), MountPath: pulumi.String(MountPath), ReadOnly: pulumi.Bool(true)},
@@ -459,4 +458,33 @@ func newNetworkPolicies(ctx *pulumi.Context, model string, args *Args, labels pu
 		},
 	}, opts...)
 	return err
+}
+
+// ProbeTiming is how a probe of vLLM's /health is run.
+type ProbeTiming struct {
+	PeriodSeconds, TimeoutSeconds, FailureThreshold int
+}
+
+// Tolerance is how long /health may fail (or hang) before the probe acts.
+func (p ProbeTiming) Tolerance() int { return p.PeriodSeconds * p.FailureThreshold }
+
+// Readiness takes a replica out of the Service within seconds of /health
+// failing or answering slowly: the gateway stops sending it work.
+// Liveness restarts the container only when /health has failed for two
+// minutes, with a generous timeout: an overloaded engine answers slowly but
+// is alive, and a restart costs minutes of weight loading and compilation
+// (vLLM answers 503 on /health once its engine is dead, which liveness
+// catches).
+var (
+	Readiness = ProbeTiming{PeriodSeconds: 5, TimeoutSeconds: 2, FailureThreshold: 3}
+	Liveness  = ProbeTiming{PeriodSeconds: 15, TimeoutSeconds: 10, FailureThreshold: 8}
+)
+
+func probe(p ProbeTiming) *corev1.ProbeArgs {
+	return &corev1.ProbeArgs{
+		HttpGet:          &corev1.HTTPGetActionArgs{Path: pulumi.String("/health"), Port: pulumi.String("http")},
+		PeriodSeconds:    pulumi.Int(p.PeriodSeconds),
+		TimeoutSeconds:   pulumi.Int(p.TimeoutSeconds),
+		FailureThreshold: pulumi.Int(p.FailureThreshold),
+	}
 }

@@ -32,12 +32,12 @@ func TestVLLMArgs(t *testing.T) {
 		not  []string
 	}{
 		{"minimal", spec(),
-			[]string{"--model /models/qwen/b25037543e9394b818fdfca67ab2a00ecc7dd641", "--served-model-name qwen2.5-7b", "--max-model-len 16384", "--max-num-seqs 32",
+			[]string{"--served-model-name qwen2.5-7b", "--max-model-len 16384", "--max-num-seqs 32",
 				"--gpu-memory-utilization 0.9", "--tensor-parallel-size 1", "--port 8000"},
-			[]string{"--quantization", "--enable-lora", "--tool-call-parser", "--enable-auto-tool-choice"}},
+			[]string{"--quantization", "--enable-lora", "--tool-call-parser", "--enable-auto-tool-choice", "--model"}},
 		{"everything", withAll,
 			[]string{"--quantization awq_marlin", "--enable-auto-tool-choice --tool-call-parser hermes", "--tensor-parallel-size 4",
-				"--enable-lora --lora-modules sql=/models/loras/sql/" + strings.Repeat("a", 40) + " --lora-modules chat=/models/loras/chat/" + strings.Repeat("b", 40) + " --max-loras 2 --max-lora-rank 16"},
+				"--max-loras 2 --max-lora-rank 16"},
 			nil},
 	} {
 		got := " " + strings.Join(VLLMArgs(tt.s), " ") + " "
@@ -51,6 +51,52 @@ func TestVLLMArgs(t *testing.T) {
 				t.Errorf("%s: args %q contain %q", tt.name, got, n)
 			}
 		}
+	}
+}
+
+// vllmServe reads an argument list the way `vllm serve` does for what the
+// platform relies on: the first token is the positional model_tag, and
+// --lora-modules (nargs='+') collects the tokens up to the next flag, its
+// LoRAParserAction replacing the list each time the flag appears
+// (vllm/entrypoints/openai/cli_args.py).
+func vllmServe(args []string) (model string, loras []string, usedModelFlag bool) {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "--") {
+		model = args[0]
+	}
+	for i := 0; i < len(args); i++ {
+		switch args[i] {
+		case "--model":
+			usedModelFlag = true
+		case "--lora-modules":
+			loras = nil // the action replaces, it does not append
+			for i+1 < len(args) && !strings.HasPrefix(args[i+1], "--") {
+				i++
+				loras = append(loras, args[i])
+			}
+		}
+	}
+	return model, loras, usedModelFlag
+}
+
+// Every adapter reaches vLLM, and the weights are the positional model.
+func TestVLLMServesEveryAdapter(t *testing.T) {
+	t.Parallel()
+	s := spec()
+	s.Adapters = []Adapter{
+		{Name: "sql", HFRepo: "o/sql", Revision: strings.Repeat("a", 40)},
+		{Name: "chat", HFRepo: "o/chat", Revision: strings.Repeat("b", 40)},
+		{Name: "code", HFRepo: "o/code", Revision: strings.Repeat("c", 40)},
+	}
+	model, loras, modelFlag := vllmServe(VLLMArgs(s))
+	if model != s.WeightsDir() || modelFlag {
+		t.Errorf("vllm serve sees model %q (--model used: %v), want the positional %s", model, modelFlag, s.WeightsDir())
+	}
+	var want []string
+	for _, a := range s.Adapters {
+		want = append(want, a.Name+"="+AdapterDir(a))
+	}
+	if !slices.Equal(loras, want) {
+		t.Errorf("vllm serve loads adapters %v, want every one: %v", loras, want)
 	}
 }
 
@@ -92,15 +138,12 @@ func TestPreloadAndWaitScripts(t *testing.T) {
 	for _, want := range []string{
 		`fetch("Qwen/Qwen2.5-7B-Instruct-AWQ", "b25037543e9394b818fdfca67ab2a00ecc7dd641", "/models/qwen/b25037543e9394b818fdfca67ab2a00ecc7dd641")`,
 		`fetch("o/sql", "` + strings.Repeat("a", 40) + `", "/models/loras/sql/` + strings.Repeat("a", 40) + `")`,
-		"max_workers=1", "os.rename(tmp, marker)", "if os.path.exists(marker)",
 	} {
 		if !strings.Contains(script, want) {
 			t.Errorf("preload script lacks %q", want)
 		}
 	}
-	if strings.Index(script, "snapshot_download(repo_id") > strings.Index(script, "os.rename(tmp, marker)") {
-		t.Error("the marker must be written after the download")
-	}
+	// What the script does is checked by running it (preload_test.go).
 	wait := WaitScript(s)
 	for _, m := range []string{
 		"/models/qwen/b25037543e9394b818fdfca67ab2a00ecc7dd641/.complete-b25037543e9394b818fdfca67ab2a00ecc7dd641",
@@ -211,5 +254,40 @@ func TestNoPrometheusMeansNoAutoscaler(t *testing.T) {
 	res := renderModels(t, "", fixed)
 	if len(res.OfType("kubernetes:keda.sh/v1alpha1:ScaledObject")) != 0 {
 		t.Error("a ScaledObject without Prometheus")
+	}
+}
+
+// Liveness is more lenient than readiness (a slow /health takes a replica
+// out of rotation long before it is restarted), and every container of
+// every model pod, init containers included, requests CPU and memory.
+func TestProbesAndRequests(t *testing.T) {
+	t.Parallel()
+	res := renderModels(t, "http://prom:9090", spec())
+	d := res.Named("kubernetes:apps/v1:Deployment", "qwen")
+	timing := func(probe string) ProbeTiming {
+		get := func(k string) int {
+			v, _ := d.Input("spec.template.spec.containers.0." + probe + "." + k)
+			f, _ := v.(float64)
+			return int(f)
+		}
+		return ProbeTiming{PeriodSeconds: get("periodSeconds"), TimeoutSeconds: get("timeoutSeconds"), FailureThreshold: get("failureThreshold")}
+	}
+	ready, live := timing("readinessProbe"), timing("livenessProbe")
+	if live.Tolerance() <= 2*ready.Tolerance() || live.TimeoutSeconds <= ready.TimeoutSeconds {
+		t.Errorf("liveness %+v is not clearly more lenient than readiness %+v", live, ready)
+	}
+	for _, r := range append(res.OfType("kubernetes:apps/v1:Deployment"), res.OfType("kubernetes:batch/v1:Job")...) {
+		for _, kind := range []string{"initContainers", "containers"} {
+			list, _ := r.Input("spec.template.spec." + kind)
+			items, _ := list.([]any)
+			for _, c := range items {
+				c := c.(map[string]any)
+				resources, _ := c["resources"].(map[string]any)
+				req, _ := resources["requests"].(map[string]any)
+				if req["cpu"] == nil || req["memory"] == nil {
+					t.Errorf("%s %s container %s has requests %v, want cpu and memory", r.Type, r.Name, c["name"], req)
+				}
+			}
+		}
 	}
 }

@@ -63,11 +63,14 @@ func (s Spec) ServedNames() []string {
 }
 
 // VLLMArgs builds the vLLM OpenAI server's arguments from the model's
-// config. The weights are local (the preload job put them on the volume),
-// so --model is a path and the served name is set explicitly.
+// config. The vllm/vllm-openai image's entrypoint is `vllm serve`, whose
+// lasting interface is `vllm serve <model_tag> [options]`: the model is the
+// positional argument (recent releases warn that `--model` will be
+// removed). The weights are local (the preload job put them on the
+// volume), so the model is a path and the served name is set explicitly.
 func VLLMArgs(s Spec) []string {
 	args := []string{
-		"--model", s.WeightsDir(),
+		s.WeightsDir(),
 		"--served-model-name", s.ServedName,
 		"--host", "0.0.0.0",
 		"--port", fmt.Sprint(Port),
@@ -83,9 +86,13 @@ func VLLMArgs(s Spec) []string {
 		args = append(args, "--enable-auto-tool-choice", "--tool-call-parser", s.ToolCallParser)
 	}
 	if len(s.Adapters) > 0 {
-		args = append(args, "--enable-lora")
+		// One --lora-modules followed by every name=path: the flag takes
+		// nargs='+' and vLLM's LoRAParserAction replaces the list each time
+		// the flag repeats (vllm/entrypoints/openai/cli_args.py), so
+		// repeating it would serve only the last adapter.
+		args = append(args, "--enable-lora", "--lora-modules")
 		for _, a := range s.Adapters {
-			args = append(args, "--lora-modules", a.Name+"="+AdapterDir(a))
+			args = append(args, a.Name+"="+AdapterDir(a))
 		}
 		args = append(args, "--max-loras", fmt.Sprint(len(s.Adapters)), "--max-lora-rank", fmt.Sprint(s.MaxLoRARank))
 	}

@@ -28,6 +28,11 @@ const (
 
 	// VLLMImage is the default vLLM OpenAI-compatible server image.
 	VLLMImage = "vllm/vllm-openai:v0.31.0"
+	// PreloadImage runs the weight download (models.PreloadScript, which
+	// needs only Python's standard library): about 45 MB compressed,
+	// against the vLLM image's ~10 GB (30 GiB unpacked) on the system
+	// nodes' disks.
+	PreloadImage = "python:3.13.5-slim-bookworm"
 )
 
 // Karpenter (aws/karpenter-provider-aws v1.14.1; supports Kubernetes up to
