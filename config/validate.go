@@ -271,6 +271,13 @@ func (c *Config) validateGateway(errs *Errors) {
 	if g.LoadBalancer != LoadBalancerInternal && g.LoadBalancer != LoadBalancerInternetFacing {
 		errs.add("gateway.loadBalancer", g.LoadBalancer, "must be %q or %q", LoadBalancerInternal, LoadBalancerInternetFacing)
 	}
+	// With no loadBalancerSourceRanges, the in-tree cloud provider opens the
+	// nodes' NodePorts to 0.0.0.0/0 for an internet-facing NLB: the world
+	// must be asked for by name.
+	if c.LLMLayer() && g.LoadBalancer == LoadBalancerInternetFacing && len(g.SourceCIDRs) == 0 {
+		errs.add("gateway.sourceCidrs", g.SourceCIDRs, "must list who may reach an internet-facing load balancer "+
+			"(the cloud provider opens the nodes' ports to every source otherwise); [\"0.0.0.0/0\"] opens it to the world on purpose")
+	}
 	for i, cidr := range g.SourceCIDRs {
 		if p, err := netip.ParsePrefix(cidr); err != nil || p.Masked() != p {
 			errs.add(fmt.Sprintf("gateway.sourceCidrs[%d]", i), cidr, "not a network CIDR")

@@ -5,7 +5,6 @@ import (
 	"regexp"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
-	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	helmv4 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v4"
@@ -91,25 +90,24 @@ func NewGateway(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	k8s := pulumi.Provider(args.Provider)
 	nodeSelector := args.Listener.NodeSelector
 
+	// Pod Security, enforced per namespace at the strictest level its pods
+	// pass (the real API server check in tests/crd/kubeapi dry-runs them):
+	// Redis, Envoy Gateway's controller, its Envoy proxies with the AI
+	// Gateway's external processor and its rate limit service all pass
+	// restricted (Envoy Gateway v1.8.3 internal/infrastructure/kubernetes/
+	// resource.DefaultSecurityContext; AI Gateway v1.0.0 internal/controller/
+	// gateway_mutator.go); the AI Gateway controller's chart defaults pass
+	// baseline only.
 	ns, err := corev1.NewNamespace(ctx, name+"-namespace", &corev1.NamespaceArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(Namespace)},
+		Metadata: &metav1.ObjectMetaArgs{
+			Name:   pulumi.String(Namespace),
+			Labels: pulumi.ToStringMap(manifest.PodSecurityLabels(manifest.PodSecurityRestricted)),
+		},
 	}, parent, k8s)
 	if err != nil {
 		return nil, err
 	}
 	inNamespace := pulumi.DependsOn([]pulumi.Resource{ns})
-
-	// Token budgets need a shared counter store.
-	redisURL := ""
-	var controllerDeps []pulumi.Resource
-	if RateLimitPolicyObject(args.Clients) != nil {
-		redis, err := newRedis(ctx, name, nodeSelector, parent, k8s, inNamespace)
-		if err != nil {
-			return nil, err
-		}
-		redisURL = fmt.Sprintf("redis.%s.svc.cluster.local:6379", Namespace)
-		controllerDeps = append(controllerDeps, redis)
-	}
 
 	// Envoy Gateway creates the Envoy proxies' LoadBalancer Service, and so
 	// the NLB, in its own namespace (v1.8.3 default: the controller's
@@ -122,7 +120,10 @@ func NewGateway(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	// is gone: until the Service's load-balancer-cleanup finalizer is
 	// released, that is, until the cloud provider has deleted the NLB.
 	egNamespace, err := corev1.NewNamespace(ctx, name+"-envoy-gateway-namespace", &corev1.NamespaceArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(envoyGatewayNamespace)},
+		Metadata: &metav1.ObjectMetaArgs{
+			Name:   pulumi.String(envoyGatewayNamespace),
+			Labels: pulumi.ToStringMap(manifest.PodSecurityLabels(manifest.PodSecurityRestricted)),
+		},
 	}, parent, k8s, pulumi.DependsOn(args.DependsOn),
 		// NLB deletion plus deregistration delay takes minutes.
 		pulumi.Timeouts(&pulumi.CustomTimeouts{Delete: "20m"}))
@@ -130,6 +131,18 @@ func NewGateway(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		return nil, err
 	}
 	gw.LoadBalancerNamespace = egNamespace
+
+	// Token budgets need a shared counter store (ratelimit.go).
+	redisURL := ""
+	var controllerDeps []pulumi.Resource
+	if RateLimitPolicyObject(args.Clients) != nil {
+		store, err := newCounterStore(ctx, name, nodeSelector, ns, egNamespace, parent, k8s)
+		if err != nil {
+			return nil, err
+		}
+		redisURL = store.url
+		controllerDeps = append(controllerDeps, store.ready...)
+	}
 
 	// Gateway API and Envoy Gateway CRDs, applied object by object (they
 	// do not fit a Helm release Secret) with server-side apply.
@@ -154,8 +167,17 @@ func NewGateway(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		Namespace:       egNamespace.Metadata.Name().Elem(),
 		CreateNamespace: pulumi.Bool(false),
 		SkipCrds:        pulumi.Bool(true),
-		Values:          pulumi.ToMap(EnvoyGatewayValues(nodeSelector, redisURL)),
+		Values:          pulumi.ToMap(EnvoyGatewayValues(nodeSelector, redisURL, redisURL != "")),
 	}, parent, k8s, pulumi.DependsOn(append([]pulumi.Resource{crds, egNamespace}, controllerDeps...)))
+	if err != nil {
+		return nil, err
+	}
+	aiNamespace, err := corev1.NewNamespace(ctx, name+"-ai-gateway-namespace", &corev1.NamespaceArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name:   pulumi.String(aiGatewayNamespace),
+			Labels: pulumi.ToStringMap(manifest.PodSecurityLabels(manifest.PodSecurityBaseline)),
+		},
+	}, parent, k8s, pulumi.DependsOn(args.DependsOn))
 	if err != nil {
 		return nil, err
 	}
@@ -163,9 +185,9 @@ func NewGateway(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		Name:            pulumi.String("aieg-crd"),
 		Chart:           pulumi.String(versions.AIGatewayCRDsChart),
 		Version:         pulumi.String(versions.AIGatewayVersion),
-		Namespace:       pulumi.String(aiGatewayNamespace),
-		CreateNamespace: pulumi.Bool(true),
-	}, parent, k8s, pulumi.DependsOn(args.DependsOn))
+		Namespace:       aiNamespace.Metadata.Name().Elem(),
+		CreateNamespace: pulumi.Bool(false),
+	}, parent, k8s, pulumi.DependsOn([]pulumi.Resource{aiNamespace}))
 	if err != nil {
 		return nil, err
 	}
@@ -314,58 +336,4 @@ func newAPIKeys(ctx *pulumi.Context, name string, clients []Client, parent pulum
 		return pulumi.StringMapOutput{}, nil, err
 	}
 	return pulumi.ToSecret(keys.ToStringMapOutput()).(pulumi.StringMapOutput), secret, nil
-}
-
-// newRedis runs the rate limiter's counter store: one replica on the
-// system nodes, nothing persisted (losing counters only resets budgets).
-func newRedis(ctx *pulumi.Context, name string, nodeSelector map[string]string, opts ...pulumi.ResourceOption) (pulumi.Resource, error) {
-	labels := pulumi.StringMap{"app.kubernetes.io/name": pulumi.String("redis")}
-	deploy, err := appsv1.NewDeployment(ctx, name+"-redis", &appsv1.DeploymentArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("redis"), Namespace: pulumi.String(Namespace)},
-		Spec: &appsv1.DeploymentSpecArgs{
-			Replicas: pulumi.Int(1),
-			Selector: &metav1.LabelSelectorArgs{MatchLabels: labels},
-			Template: &corev1.PodTemplateSpecArgs{
-				Metadata: &metav1.ObjectMetaArgs{Labels: labels},
-				Spec: &corev1.PodSpecArgs{
-					NodeSelector: pulumi.ToStringMap(nodeSelector),
-					SecurityContext: &corev1.PodSecurityContextArgs{
-						RunAsNonRoot:   pulumi.Bool(true),
-						RunAsUser:      pulumi.Int(999), // the image's redis user
-						RunAsGroup:     pulumi.Int(999),
-						SeccompProfile: &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
-					},
-					Containers: corev1.ContainerArray{&corev1.ContainerArgs{
-						Name:  pulumi.String("redis"),
-						Image: pulumi.String(versions.RedisImage),
-						Args:  pulumi.ToStringArray([]string{"--save", "", "--appendonly", "no"}),
-						Ports: corev1.ContainerPortArray{&corev1.ContainerPortArgs{Name: pulumi.String("redis"), ContainerPort: pulumi.Int(6379)}},
-						Resources: &corev1.ResourceRequirementsArgs{
-							Requests: pulumi.StringMap{"cpu": pulumi.String("50m"), "memory": pulumi.String("64Mi")},
-							Limits:   pulumi.StringMap{"memory": pulumi.String("256Mi")},
-						},
-						ReadinessProbe: &corev1.ProbeArgs{TcpSocket: &corev1.TCPSocketActionArgs{Port: pulumi.Int(6379)}},
-						SecurityContext: &corev1.SecurityContextArgs{
-							AllowPrivilegeEscalation: pulumi.Bool(false),
-							ReadOnlyRootFilesystem:   pulumi.Bool(true),
-							Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.StringArray{pulumi.String("ALL")}},
-						},
-						VolumeMounts: corev1.VolumeMountArray{&corev1.VolumeMountArgs{Name: pulumi.String("data"), MountPath: pulumi.String("/data")}},
-					}},
-					Volumes: corev1.VolumeArray{&corev1.VolumeArgs{Name: pulumi.String("data"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}}},
-				},
-			},
-		},
-	}, opts...)
-	if err != nil {
-		return nil, err
-	}
-	_, err = corev1.NewService(ctx, name+"-redis", &corev1.ServiceArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("redis"), Namespace: pulumi.String(Namespace)},
-		Spec: &corev1.ServiceSpecArgs{
-			Selector: labels,
-			Ports:    corev1.ServicePortArray{&corev1.ServicePortArgs{Name: pulumi.String("redis"), Port: pulumi.Int(6379), TargetPort: pulumi.String("redis")}},
-		},
-	}, opts...)
-	return deploy, err
 }

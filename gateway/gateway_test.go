@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -227,5 +228,83 @@ func TestGatewayWithoutLimitsHasNoRedis(t *testing.T) {
 	eg := res.Named("kubernetes:helm.sh/v3:Release", "gw-envoy-gateway")
 	if eg.String("values.config.envoyGateway.rateLimit.backend.type") != "" {
 		t.Error("rate-limit backend configured without limits")
+	}
+}
+
+// A client's budget is one bucket across every route: without shared, Envoy
+// Gateway counts per route and the AI Gateway makes a route rule per served
+// name, so a client would get its budget once per model name.
+func TestBudgetSharedAcrossRoutes(t *testing.T) {
+	t.Parallel()
+	p := RateLimitPolicyObject([]Client{{Name: "a", TokensPerHour: 10}, {Name: "b", TokensPerHour: 20}})
+	for _, r := range p["spec"].(map[string]any)["rateLimit"].(map[string]any)["global"].(map[string]any)["rules"].([]any) {
+		if r.(map[string]any)["shared"] != true {
+			t.Errorf("rule %v is per route, want shared: true", r)
+		}
+	}
+}
+
+// Envoy ends idle requests and connections before the NLB drops them
+// silently, and a streamed completion may run longer than an idle one.
+func TestTimeoutsUnderTheLoadBalancer(t *testing.T) {
+	t.Parallel()
+	seconds := func(d string) int {
+		v, err := time.ParseDuration(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return int(v.Seconds())
+	}
+	spec := ClientTrafficPolicyObject()["spec"].(map[string]any)
+	http := spec["timeout"].(map[string]any)["http"].(map[string]any)
+	for _, k := range []string{"streamIdleTimeout", "idleTimeout"} {
+		if s := seconds(http[k].(string)); s >= NLBIdleTimeoutSeconds {
+			t.Errorf("%s %ds is not under the NLB's %ds idle timeout", k, s, NLBIdleTimeoutSeconds)
+		}
+	}
+	if seconds(RequestTimeout) < seconds(http["streamIdleTimeout"].(string)) {
+		t.Errorf("request timeout %s is shorter than the stream idle timeout", RequestTimeout)
+	}
+}
+
+// The counter store requires a password (a generated secret), hands it to
+// the rate limit service through a Secret in Envoy Gateway's namespace, and
+// admits only the rate limit service.
+func TestCounterStoreLockedDown(t *testing.T) {
+	t.Parallel()
+	res := renderGateway(t, []Client{{Name: "team-a", TokensPerHour: 5000}})
+	pw := res.Named("random:index/randomPassword:RandomPassword", "gw-redis-password")
+	if pw == nil || pw.Inputs["special"] != false || pw.Inputs["length"].(float64) < 32 {
+		t.Fatalf("redis password = %+v", pw)
+	}
+	for _, name := range []string{"gw-redis-config", "gw-redis-auth"} {
+		if s := res.Named("kubernetes:core/v1:Secret", name); s == nil || s.Inputs["stringData"] != render.Secret {
+			t.Errorf("secret %s = %+v, want its data a Pulumi secret", name, s)
+		}
+	}
+	if ns := res.Named("kubernetes:core/v1:Secret", "gw-redis-auth").String("metadata.namespace"); ns != envoyGatewayNamespace {
+		t.Errorf("the rate limit service's password is in %q, want %q", ns, envoyGatewayNamespace)
+	}
+	if conf := RedisConfig("p4ss"); !strings.Contains(conf, "requirepass p4ss\n") {
+		t.Errorf("redis.conf %q requires no password", conf)
+	}
+	deploy := res.Named("kubernetes:apps/v1:Deployment", "gw-redis")
+	if args, _ := deploy.Input("spec.template.spec.containers.0.args"); !slices.Equal(args.([]any), []any{"/etc/redis/redis.conf"}) {
+		t.Errorf("redis runs with %v, want its config file", args)
+	}
+	eg := res.Named("kubernetes:helm.sh/v3:Release", "gw-envoy-gateway")
+	env, _ := eg.Input("values.config.envoyGateway.provider.kubernetes.rateLimitDeployment.container.env")
+	auth, _ := env.([]any)
+	if len(auth) != 1 || auth[0].(map[string]any)["name"] != "REDIS_AUTH" {
+		t.Errorf("rate limit service env = %v, want REDIS_AUTH from the secret", env)
+	}
+	np := res.Named("kubernetes:networking.k8s.io/v1:NetworkPolicy", "gw-redis")
+	if np == nil {
+		t.Fatal("no NetworkPolicy for Redis")
+	}
+	from, _ := np.Input("spec.ingress.0.from")
+	if peers := from.([]any); len(peers) != 1 ||
+		peers[0].(map[string]any)["podSelector"].(map[string]any)["matchLabels"].(map[string]any)["app.kubernetes.io/name"] != RateLimitServiceName {
+		t.Errorf("Redis admits %v, want only the rate limit service", from)
 	}
 }

@@ -28,8 +28,25 @@ const (
 	// BufferLimit is how large a request Envoy buffers: the 32 KiB default
 	// rejects long prompts (a 128k-token context is about 512 KiB of text).
 	BufferLimit = "16Mi"
-	// RequestTimeout bounds one completion, streaming included.
+	// RequestTimeout bounds one completion from start to end: a streamed
+	// one can run this long as long as tokens keep flowing.
 	RequestTimeout = "600s"
+	// NLBIdleTimeoutSeconds is how long the Network Load Balancer keeps a
+	// flow with no packets: 350 s, fixed on TLS listeners (Elastic Load
+	// Balancing user guide, "Network Load Balancers", connection idle
+	// timeout); the in-tree cloud provider cannot change it on TCP ones.
+	// Envoy must act before it: a flow the NLB drops is a connection reset
+	// the client cannot tell from a crash.
+	NLBIdleTimeoutSeconds = 350
+	// StreamIdleTimeout ends a request that has sent no byte either way for
+	// this long, with an error the client sees, before the NLB silently
+	// drops it: a non-streaming completion must finish within it (stream
+	// for longer generations: every token is a byte on the wire).
+	StreamIdleTimeout = "330s"
+	// ConnectionIdleTimeout closes a keep-alive connection with no request
+	// in flight before the NLB forgets it, so a client never reuses a
+	// connection the NLB already dropped.
+	ConnectionIdleTimeout = "300s"
 
 	envoyGatewayNamespace = EnvoyNamespace
 	aiGatewayNamespace    = "envoy-ai-gateway-system"
@@ -166,7 +183,8 @@ func GatewayObject(l Listener) map[string]any {
 	}
 }
 
-// ClientTrafficPolicyObject raises the request buffer limit.
+// ClientTrafficPolicyObject raises the request buffer limit and keeps
+// Envoy's idle timeouts under the load balancer's.
 func ClientTrafficPolicyObject() map[string]any {
 	return map[string]any{
 		"apiVersion": "gateway.envoyproxy.io/v1alpha1",
@@ -175,6 +193,10 @@ func ClientTrafficPolicyObject() map[string]any {
 		"spec": map[string]any{
 			"targetRefs": []any{gatewayRef()},
 			"connection": map[string]any{"bufferLimit": BufferLimit},
+			"timeout": map[string]any{"http": map[string]any{
+				"streamIdleTimeout": StreamIdleTimeout,
+				"idleTimeout":       ConnectionIdleTimeout,
+			}},
 		},
 	}
 }
@@ -323,6 +345,13 @@ func RateLimitPolicyObject(clients []Client) map[string]any {
 				map[string]any{"name": ClientIDHeader, "type": "Exact", "value": c.Name},
 			}}},
 			"limit": map[string]any{"requests": c.TokensPerHour, "unit": "Hour"},
+			// One bucket per client across every route: without it Envoy
+			// Gateway keeps a counter per route the policy applies to
+			// (api/v1alpha1/ratelimit_types.go, Shared; internal/xds/
+			// translator/ratelimit.go), and the AI Gateway makes a route
+			// rule per served name, so a client would get its budget once
+			// per model name.
+			"shared": true,
 			"cost": map[string]any{
 				"request": map[string]any{"from": "Number", "number": 0},
 				"response": map[string]any{"from": "Metadata", "metadata": map[string]any{
@@ -349,7 +378,7 @@ func RateLimitPolicyObject(clients []Client) map[string]any {
 // hooks (as the AI Gateway's envoy-gateway-values.yaml sets them), the
 // Backend API, the controller on the system nodes, and the Redis rate
 // limit backend when token limits are used.
-func EnvoyGatewayValues(nodeSelector map[string]string, redisURL string) map[string]any {
+func EnvoyGatewayValues(nodeSelector map[string]string, redisURL string, redisAuth bool) map[string]any {
 	envoyGateway := map[string]any{
 		"gateway":  map[string]any{"controllerName": ControllerName},
 		"provider": map[string]any{"type": "Kubernetes"},
@@ -374,9 +403,18 @@ func EnvoyGatewayValues(nodeSelector map[string]string, redisURL string) map[str
 		},
 	}
 	if redisURL != "" {
-		envoyGateway["rateLimit"] = map[string]any{"backend": map[string]any{
-			"type": "Redis", "redis": map[string]any{"url": redisURL},
-		}}
+		envoyGateway["rateLimit"] = map[string]any{
+			"backend": map[string]any{"type": "Redis", "redis": map[string]any{"url": redisURL}},
+			// Fail open: while Redis is down requests pass unmetered
+			// (ratelimit.go; README, "Token budgets").
+			"failClosed": false,
+		}
+	}
+	if redisAuth {
+		envoyGateway["provider"] = map[string]any{
+			"type":       "Kubernetes",
+			"kubernetes": map[string]any{"rateLimitDeployment": rateLimitDeployment(nodeSelector)},
+		}
 	}
 	return map[string]any{
 		"config": map[string]any{"envoyGateway": envoyGateway},

@@ -89,3 +89,21 @@ func List(s []string) []any {
 	}
 	return out
 }
+
+// Pod Security Standards levels (pod-security.kubernetes.io labels).
+const (
+	PodSecurityRestricted = "restricted"
+	PodSecurityBaseline   = "baseline"
+	PodSecurityPrivileged = "privileged"
+)
+
+// PodSecurityLabels are the labels of a namespace that enforces level and
+// warns and audits against restricted, so anything short of restricted is
+// visible in kubectl's output and the audit log even where it is allowed.
+func PodSecurityLabels(level string) map[string]string {
+	return map[string]string{
+		"pod-security.kubernetes.io/enforce": level,
+		"pod-security.kubernetes.io/warn":    PodSecurityRestricted,
+		"pod-security.kubernetes.io/audit":   PodSecurityRestricted,
+	}
+}

@@ -113,15 +113,27 @@ func NewModels(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Reso
 	parent := pulumi.Parent(m)
 	k8s := pulumi.Provider(args.Provider)
 
+	// KEDA's chart is not a Go module, so its pods are not dry-run in
+	// make test: the namespace enforces baseline (nothing KEDA runs needs
+	// host access) and warns and audits against restricted.
+	kedaNamespace, err := corev1.NewNamespace(ctx, name+"-keda-namespace", &corev1.NamespaceArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name:   pulumi.String(KEDANamespace),
+			Labels: pulumi.ToStringMap(manifest.PodSecurityLabels(manifest.PodSecurityBaseline)),
+		},
+	}, parent, k8s, pulumi.DependsOn(args.SystemNodes))
+	if err != nil {
+		return nil, err
+	}
 	keda, err := helmv3.NewRelease(ctx, name+"-keda", &helmv3.ReleaseArgs{
 		Name:            pulumi.String("keda"),
 		Chart:           pulumi.String("keda"),
 		RepositoryOpts:  &helmv3.RepositoryOptsArgs{Repo: pulumi.String(versions.KEDARepo)},
 		Version:         pulumi.String(versions.KEDAVersion),
-		Namespace:       pulumi.String(KEDANamespace),
-		CreateNamespace: pulumi.Bool(true),
+		Namespace:       kedaNamespace.Metadata.Name().Elem(),
+		CreateNamespace: pulumi.Bool(false),
 		Values:          pulumi.ToMap(KEDAValues(args.SystemNodeSelector)),
-	}, parent, k8s, pulumi.DependsOn(args.SystemNodes))
+	}, parent, k8s, pulumi.DependsOn(append([]pulumi.Resource{kedaNamespace}, args.SystemNodes...)))
 	if err != nil {
 		return nil, err
 	}

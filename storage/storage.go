@@ -15,6 +15,7 @@ import (
 
 	"github.com/llm-platform/llm-platform/awsrole"
 	"github.com/llm-platform/llm-platform/iampolicy"
+	"github.com/llm-platform/llm-platform/manifest"
 	"github.com/llm-platform/llm-platform/tags"
 )
 
@@ -269,12 +270,11 @@ func NewStorage(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	ns, err := corev1.NewNamespace(ctx, name+"-namespace", &corev1.NamespaceArgs{
 		Metadata: &metav1.ObjectMetaArgs{
 			Name: pulumi.String(Namespace),
-			// vLLM runs as root in its image, so the namespace enforces
-			// the baseline profile and warns on anything below restricted.
-			Labels: pulumi.StringMap{
-				"pod-security.kubernetes.io/enforce": pulumi.String("baseline"),
-				"pod-security.kubernetes.io/warn":    pulumi.String("restricted"),
-			},
+			// Model pods run as uid 1000 with no privilege, every
+			// capability dropped and the runtime's seccomp profile: they
+			// pass restricted, which the namespace enforces (the real API
+			// server check in make test dry-runs every one of them).
+			Labels: pulumi.ToStringMap(manifest.PodSecurityLabels(manifest.PodSecurityRestricted)),
 		},
 	}, parent, k8s)
 	if err != nil {

@@ -76,6 +76,7 @@ func TestBadConfigRejectedBeforeAnyResource(t *testing.T) {
 		{"bucket prefix too long", "storage", `{"bucketPrefix": "a-very-long-bucket-prefix-for-models-and-adapters"}`, "storage.bucketPrefix", `"a-very-long-bucket-prefix-for-models-and-adapters"`},
 		{"noncurrent days", "storage", `{"noncurrentVersionExpirationDays": 0}`, "storage.noncurrentVersionExpirationDays", `0`},
 		{"kms not an arn", "storage", `{"kmsKeyArn": "alias/models"}`, "storage.kmsKeyArn", `"alias/models"`},
+		{"internet-facing, open to the world by default", "gateway", `{"loadBalancer": "internet-facing", "clients": [{"name": "a"}]}`, "gateway.sourceCidrs", `[]`},
 		{"load balancer", "gateway", `{"loadBalancer": "public", "clients": [{"name": "a"}]}`, "gateway.loadBalancer", `"public"`},
 		{"duplicate clients", "gateway", `{"clients": [{"name": "a"}, {"name": "a"}]}`, "gateway.clients[1].name", `"a"`},
 		{"no clients with llm", "gateway", `{"clients": []}`, "gateway.clients", `[]`},

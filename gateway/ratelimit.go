@@ -1,0 +1,194 @@
+package gateway
+
+import (
+	"fmt"
+
+	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/llm-platform/llm-platform/manifest"
+	"github.com/llm-platform/llm-platform/versions"
+)
+
+// The per-client token budgets are counted by Envoy Gateway's rate limit
+// service (envoyproxy/ratelimit, the "envoy-ratelimit" Deployment Envoy
+// Gateway runs in its own namespace) in a Redis this package runs.
+//
+// What happens to budgets when Redis is not there: the counters live in
+// memory only, so a Redis restart resets every client's budget for the
+// current hour; while Redis is down, the rate limit service cannot answer
+// and Envoy lets requests through (Envoy Gateway's rateLimit.failClosed is
+// false, its default, set explicitly in EnvoyGatewayValues): availability
+// over enforcement. The README says so.
+
+const (
+	// RedisAuthSecret holds the Redis password, under RedisAuthKey: in the
+	// gateway namespace for Redis, and in Envoy Gateway's namespace for the
+	// rate limit service (a Secret is read from its own namespace only).
+	RedisAuthSecret = "redis-auth"
+	RedisAuthKey    = "password"
+	// RateLimitServiceName is what Envoy Gateway v1.8.3 names and labels
+	// the rate limit service (internal/infrastructure/kubernetes/ratelimit/
+	// resource.go: InfraName, rateLimitLabels).
+	RateLimitServiceName = "envoy-ratelimit"
+	redisPort            = 6379
+)
+
+type counterStore struct {
+	url string
+	// ready is what the Envoy Gateway release waits for: Redis and the
+	// rate limit service's copy of the password.
+	ready []pulumi.Resource
+}
+
+// newCounterStore runs Redis for the token budgets: one replica on the
+// system nodes, nothing persisted, a generated password (a Pulumi secret)
+// required of every client, and a NetworkPolicy that admits only the rate
+// limit service. Anything else in the cluster could otherwise reset or
+// inflate every client's counters.
+func newCounterStore(ctx *pulumi.Context, name string, nodeSelector map[string]string, ns, egNamespace pulumi.Resource,
+	parent pulumi.ResourceOption, k8s pulumi.ResourceOption,
+) (*counterStore, error) {
+	pw, err := random.NewRandomPassword(ctx, name+"-redis-password", &random.RandomPasswordArgs{
+		Length: pulumi.Int(40), Special: pulumi.Bool(false),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	inGateway := pulumi.DependsOn([]pulumi.Resource{ns})
+	// The whole configuration is in a Secret file, so the password is in
+	// neither the pod spec nor redis-server's command line.
+	conf, err := corev1.NewSecret(ctx, name+"-redis-config", &corev1.SecretArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("redis-config"), Namespace: pulumi.String(Namespace)},
+		Type:     pulumi.String("Opaque"),
+		StringData: pulumi.StringMap{
+			"redis.conf": pw.Result.ApplyT(RedisConfig).(pulumi.StringOutput),
+		},
+	}, parent, k8s, inGateway)
+	if err != nil {
+		return nil, err
+	}
+	limiterAuth, err := corev1.NewSecret(ctx, name+"-redis-auth", &corev1.SecretArgs{
+		Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(RedisAuthSecret), Namespace: pulumi.String(envoyGatewayNamespace)},
+		Type:       pulumi.String("Opaque"),
+		StringData: pulumi.StringMap{RedisAuthKey: pw.Result},
+	}, parent, k8s, pulumi.DependsOn([]pulumi.Resource{egNamespace}))
+	if err != nil {
+		return nil, err
+	}
+
+	labels := pulumi.StringMap{"app.kubernetes.io/name": pulumi.String("redis")}
+	deploy, err := appsv1.NewDeployment(ctx, name+"-redis", &appsv1.DeploymentArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("redis"), Namespace: pulumi.String(Namespace)},
+		Spec: &appsv1.DeploymentSpecArgs{
+			Replicas: pulumi.Int(1),
+			Selector: &metav1.LabelSelectorArgs{MatchLabels: labels},
+			Template: &corev1.PodTemplateSpecArgs{
+				Metadata: &metav1.ObjectMetaArgs{Labels: labels},
+				Spec: &corev1.PodSpecArgs{
+					NodeSelector: pulumi.ToStringMap(nodeSelector),
+					SecurityContext: &corev1.PodSecurityContextArgs{
+						RunAsNonRoot:   pulumi.Bool(true),
+						RunAsUser:      pulumi.Int(999), // the image's redis user
+						RunAsGroup:     pulumi.Int(999),
+						SeccompProfile: &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
+					},
+					Containers: corev1.ContainerArray{&corev1.ContainerArgs{
+						Name:  pulumi.String("redis"),
+						Image: pulumi.String(versions.RedisImage),
+						Args:  pulumi.ToStringArray([]string{"/etc/redis/redis.conf"}),
+						Ports: corev1.ContainerPortArray{&corev1.ContainerPortArgs{Name: pulumi.String("redis"), ContainerPort: pulumi.Int(redisPort)}},
+						Resources: &corev1.ResourceRequirementsArgs{
+							Requests: pulumi.StringMap{"cpu": pulumi.String("50m"), "memory": pulumi.String("64Mi")},
+							Limits:   pulumi.StringMap{"memory": pulumi.String("256Mi")},
+						},
+						ReadinessProbe: &corev1.ProbeArgs{TcpSocket: &corev1.TCPSocketActionArgs{Port: pulumi.Int(redisPort)}},
+						SecurityContext: &corev1.SecurityContextArgs{
+							AllowPrivilegeEscalation: pulumi.Bool(false),
+							ReadOnlyRootFilesystem:   pulumi.Bool(true),
+							Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.StringArray{pulumi.String("ALL")}},
+						},
+						VolumeMounts: corev1.VolumeMountArray{
+							&corev1.VolumeMountArgs{Name: pulumi.String("data"), MountPath: pulumi.String("/data")},
+							&corev1.VolumeMountArgs{Name: pulumi.String("config"), MountPath: pulumi.String("/etc/redis"), ReadOnly: pulumi.Bool(true)},
+						},
+					}},
+					Volumes: corev1.VolumeArray{
+						&corev1.VolumeArgs{Name: pulumi.String("data"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}},
+						&corev1.VolumeArgs{Name: pulumi.String("config"), Secret: &corev1.SecretVolumeSourceArgs{
+							SecretName: pulumi.String("redis-config"), DefaultMode: pulumi.Int(0o440),
+						}},
+					},
+				},
+			},
+		},
+	}, parent, k8s, pulumi.DependsOn([]pulumi.Resource{ns, conf}))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := corev1.NewService(ctx, name+"-redis", &corev1.ServiceArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("redis"), Namespace: pulumi.String(Namespace)},
+		Spec: &corev1.ServiceSpecArgs{
+			Selector: labels,
+			Ports:    corev1.ServicePortArray{&corev1.ServicePortArgs{Name: pulumi.String("redis"), Port: pulumi.Int(redisPort), TargetPort: pulumi.String("redis")}},
+		},
+	}, parent, k8s, inGateway); err != nil {
+		return nil, err
+	}
+	if _, err := manifest.Apply(ctx, name+"-redis", RedisNetworkPolicyObject(), parent, k8s, inGateway); err != nil {
+		return nil, err
+	}
+	return &counterStore{
+		url:   fmt.Sprintf("redis.%s.svc.cluster.local:%d", Namespace, redisPort),
+		ready: []pulumi.Resource{deploy, limiterAuth},
+	}, nil
+}
+
+// RedisConfig is redis.conf: a required password, and nothing persisted
+// (counters are hourly; losing them resets budgets, which is documented).
+func RedisConfig(password string) string {
+	return fmt.Sprintf("port %d\nrequirepass %s\nsave \"\"\nappendonly no\nprotected-mode yes\n", redisPort, password)
+}
+
+// RedisNetworkPolicyObject admits only Envoy Gateway's rate limit service
+// to Redis (the VPC CNI's network policy agent enforces it).
+func RedisNetworkPolicyObject() map[string]any {
+	return map[string]any{
+		"apiVersion": "networking.k8s.io/v1",
+		"kind":       "NetworkPolicy",
+		"metadata":   map[string]any{"name": "redis", "namespace": Namespace},
+		"spec": map[string]any{
+			"podSelector": map[string]any{"matchLabels": map[string]any{"app.kubernetes.io/name": "redis"}},
+			"policyTypes": []any{"Ingress"},
+			"ingress": []any{map[string]any{
+				"from": []any{map[string]any{
+					"namespaceSelector": map[string]any{"matchLabels": map[string]any{"kubernetes.io/metadata.name": envoyGatewayNamespace}},
+					"podSelector": map[string]any{"matchLabels": map[string]any{
+						"app.kubernetes.io/name": RateLimitServiceName, "app.kubernetes.io/component": "ratelimit",
+					}},
+				}},
+				"ports": []any{map[string]any{"protocol": "TCP", "port": redisPort}},
+			}},
+		},
+	}
+}
+
+// rateLimitDeployment is Envoy Gateway's customization of the rate limit
+// service: its Redis password from the Secret in its namespace, read by
+// envoyproxy/ratelimit from REDIS_AUTH (Envoy Gateway merges these env vars
+// into the ones it sets: internal/infrastructure/kubernetes/resource/
+// resource.go, ExpectedContainerEnv), and its pods on the system nodes.
+func rateLimitDeployment(nodeSelector map[string]string) map[string]any {
+	return map[string]any{
+		"pod": map[string]any{"nodeSelector": manifest.Map(nodeSelector)},
+		"container": map[string]any{"env": []any{map[string]any{
+			"name": "REDIS_AUTH",
+			"valueFrom": map[string]any{"secretKeyRef": map[string]any{
+				"name": RedisAuthSecret, "key": RedisAuthKey,
+			}},
+		}}},
+	}
+}
