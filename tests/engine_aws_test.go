@@ -185,27 +185,10 @@ func (e *engine) checkUnknownKeyRefused(ctx context.Context, st auto.Stack, key 
 // used spot: up creates the role before the NodePool, and a teardown keeps
 // it (account-wide; the provider never hears a Delete).
 func (e *engine) checkSpotRoleCreatedAndKept(ctx context.Context, st auto.Stack) error {
-	mark := e.cloud.mark()
-	if _, _, err := e.up(ctx, st); err != nil {
+	if _, err := e.upCreatesInOrder(ctx, st, spotRole, nodePool); err != nil {
 		return err
 	}
-	var created, pool *providerCall
-	calls := e.cloud.Calls(mark)
-	for i, c := range calls {
-		switch {
-		case c.Op == "Create" && keyOf(c.URN) == spotRole:
-			created = &calls[i]
-		case c.Op == "Create" && keyOf(c.URN) == nodePool:
-			pool = &calls[i]
-		}
-	}
 	var errs []error
-	switch {
-	case created == nil || pool == nil:
-		return fmt.Errorf("up created spot role %v and NodePool %v, want both", created != nil, pool != nil)
-	case created.Done > pool.Seq:
-		errs = append(errs, fmt.Errorf("the NodePool was created before the spot service-linked role existed"))
-	}
 	if err := e.cliRun(ctx, "state", "unprotect", "--all", "--yes", "--stack", st.Name()); err != nil {
 		return err
 	}
@@ -223,27 +206,11 @@ func (e *engine) checkSpotRoleCreatedAndKept(ctx context.Context, st auto.Stack)
 // (with its retention) exists before EKS writes, and nothing of the
 // cluster's logging survives a teardown.
 func (e *engine) checkControlPlaneLogs(ctx context.Context, st auto.Stack) error {
-	mark := e.cloud.mark()
-	if _, _, err := e.up(ctx, st); err != nil {
+	group, err := e.upCreatesInOrder(ctx, st, logGroup, eksCluster)
+	if err != nil {
 		return err
 	}
-	var group, cluster *providerCall
-	calls := e.cloud.Calls(mark)
-	for i, c := range calls {
-		switch {
-		case c.Op == "Create" && keyOf(c.URN) == logGroup:
-			group = &calls[i]
-		case c.Op == "Create" && keyOf(c.URN) == eksCluster:
-			cluster = &calls[i]
-		}
-	}
 	var errs []error
-	switch {
-	case group == nil || cluster == nil:
-		return fmt.Errorf("up created log group %v and cluster %v, want both", group != nil, cluster != nil)
-	case group.Done > cluster.Seq:
-		errs = append(errs, fmt.Errorf("the EKS cluster was created before its log group"))
-	}
 	if v, _ := lookup(group.Inputs, "retentionInDays"); !v.IsNumber() || v.NumberValue() != 30 {
 		errs = append(errs, fmt.Errorf("log group retention %v, want 30 days", v))
 	}
@@ -263,4 +230,28 @@ func errText(err error) string {
 		return "no error"
 	}
 	return err.Error()
+}
+
+// upCreatesInOrder runs up and checks that it created first, and finished
+// creating it before it started creating then. It returns first's Create.
+func (e *engine) upCreatesInOrder(ctx context.Context, st auto.Stack, first, then resourceKey) (*providerCall, error) {
+	mark := e.cloud.mark()
+	if _, _, err := e.up(ctx, st); err != nil {
+		return nil, err
+	}
+	created := map[resourceKey]*providerCall{}
+	calls := e.cloud.Calls(mark)
+	for i, c := range calls {
+		if c.Op == "Create" && !c.Preview {
+			created[keyOf(c.URN)] = &calls[i]
+		}
+	}
+	a, b := created[first], created[then]
+	switch {
+	case a == nil || b == nil:
+		return nil, fmt.Errorf("up created %s: %v, %s: %v; want both", first, a != nil, then, b != nil)
+	case a.Done > b.Seq:
+		return nil, fmt.Errorf("%s was created before %s existed", then, first)
+	}
+	return a, nil
 }

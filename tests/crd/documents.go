@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"sort"
 
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 )
@@ -26,39 +23,26 @@ type Document struct {
 func Documents(sources []Source) ([]Document, error) {
 	var out []Document
 	for _, s := range sources {
-		m, err := s.resolve()
+		m, files, err := s.files()
 		if err != nil {
 			return nil, err
 		}
 		n := 0
-		for _, g := range s.Globs {
-			files, err := filepath.Glob(filepath.Join(m.Dir, g))
-			if err != nil {
-				return nil, err
-			}
-			sort.Strings(files)
-			for _, f := range files {
-				b, err := os.ReadFile(f)
-				if err != nil {
-					return nil, err
-				}
-				rel, _ := filepath.Rel(m.Dir, f)
-				source := fmt.Sprintf("%s@%s/%s", m.Path, m.Version, rel)
-				dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096)
-				for {
-					var obj map[string]any
-					if err := dec.Decode(&obj); err != nil {
-						if errors.Is(err, io.EOF) {
-							break
-						}
-						return nil, fmt.Errorf("%s: %w", source, err)
+		for _, f := range files {
+			dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(f.data), 4096)
+			for {
+				var obj map[string]any
+				if err := dec.Decode(&obj); err != nil {
+					if errors.Is(err, io.EOF) {
+						break
 					}
-					if obj["kind"] != "CustomResourceDefinition" {
-						continue
-					}
-					out = append(out, Document{Source: source, Object: obj})
-					n++
+					return nil, fmt.Errorf("%s: %w", f.name, err)
 				}
+				if obj["kind"] != "CustomResourceDefinition" {
+					continue
+				}
+				out = append(out, Document{Source: f.name, Object: obj})
+				n++
 			}
 		}
 		if n == 0 {

@@ -104,34 +104,54 @@ func (s Source) resolve() (Module, error) {
 	return ResolveModule(s.Module)
 }
 
+// sourceFile is one file a Source names, with the name it is known by
+// (module@version/path).
+type sourceFile struct {
+	name string
+	data []byte
+}
+
+// files reads every file the source's globs match in its module, in order.
+func (s Source) files() (Module, []sourceFile, error) {
+	m, err := s.resolve()
+	if err != nil {
+		return Module{}, nil, err
+	}
+	var out []sourceFile
+	for _, g := range s.Globs {
+		matches, err := filepath.Glob(filepath.Join(m.Dir, g))
+		if err != nil {
+			return Module{}, nil, err
+		}
+		sort.Strings(matches)
+		for _, f := range matches {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return Module{}, nil, err
+			}
+			rel, _ := filepath.Rel(m.Dir, f)
+			out = append(out, sourceFile{name: fmt.Sprintf("%s@%s/%s", m.Path, m.Version, rel), data: b})
+		}
+	}
+	return m, out, nil
+}
+
 // LoadSources builds a validator from every Source.
 func LoadSources(sources []Source) (*Validator, error) {
 	v := NewValidator()
 	for _, s := range sources {
-		m, err := s.resolve()
+		m, files, err := s.files()
 		if err != nil {
 			return nil, err
 		}
 		v.Modules[m.Path] = m
 		n := 0
-		for _, g := range s.Globs {
-			files, err := filepath.Glob(filepath.Join(m.Dir, g))
+		for _, f := range files {
+			k, err := v.Load(f.name, f.data)
 			if err != nil {
 				return nil, err
 			}
-			sort.Strings(files)
-			for _, f := range files {
-				b, err := os.ReadFile(f)
-				if err != nil {
-					return nil, err
-				}
-				rel, _ := filepath.Rel(m.Dir, f)
-				k, err := v.Load(fmt.Sprintf("%s@%s/%s", m.Path, m.Version, rel), b)
-				if err != nil {
-					return nil, err
-				}
-				n += k
-			}
+			n += k
 		}
 		if n == 0 {
 			return nil, fmt.Errorf("no CRDs found in %s@%s %v", m.Path, m.Version, s.Globs)
