@@ -29,7 +29,8 @@ const (
 	// gateway namespace for Redis, and in Envoy Gateway's namespace for the
 	// rate limit service (a Secret is read from its own namespace only).
 	RedisAuthSecret = "redis-auth"
-	RedisAuthKey    = "password"
+	// RedisAuthKey is the Secret's key holding the password.
+	RedisAuthKey = "password"
 	// RateLimitServiceName is what Envoy Gateway v1.8.3 names and labels
 	// the rate limit service (internal/infrastructure/kubernetes/ratelimit/
 	// resource.go: InfraName, rateLimitLabels).

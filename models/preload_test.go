@@ -36,7 +36,7 @@ func TestPreloadScriptAgainstFakeHub(t *testing.T) {
 	weights := []byte(strings.Repeat("weights!", 4096))
 	blobID := func(b []byte) string {
 		h := sha1.New() //nolint:gosec // git blob ids are SHA-1
-		fmt.Fprintf(h, "blob %d\x00", len(b))
+		_, _ = fmt.Fprintf(h, "blob %d\x00", len(b))
 		h.Write(b)
 		return hex.EncodeToString(h.Sum(nil))
 	}
