@@ -76,7 +76,7 @@ XLATE_DIR   := tests/xlate
 XLATE_BUILD ?= $${XDG_CACHE_HOME:-$$HOME/.cache}/llm-platform/xlate
 gateway-translators:
 	mkdir -p $(XLATE_DIR)/bin
-	cd $(XLATE_DIR)/egctl && $(GO) build -trimpath -o ../bin/egctl github.com/envoyproxy/gateway/cmd/egctl
+	cd $(XLATE_DIR)/egctl && $(GO) build -trimpath -ldflags "-s -w" -o ../bin/egctl github.com/envoyproxy/gateway/cmd/egctl
 	cd $(XLATE_DIR)/aigw && \
 	src="$$($(GO) list -m -f '{{.Dir}}' github.com/envoyproxy/ai-gateway)" && \
 	build="$(XLATE_BUILD)/ai-gateway@$$($(GO) list -m -f '{{.Version}}' github.com/envoyproxy/ai-gateway)" && \
@@ -84,7 +84,7 @@ gateway-translators:
 		rm -rf "$$build" && mkdir -p "$$build" && cp -R "$$src" "$$build/ai-gateway" && chmod -R u+w "$$build"; fi && \
 	rm -f "$$build/go.work" && (cd "$$build" && GOWORK= $(GO) work init "$$OLDPWD" ./ai-gateway) && \
 	printf '{"Replace":{"%s/ai-gateway/cmd/aigw/zz_llm_platform_translate.go":"%s/translate_entry.go.in"}}\n' "$$build" "$$PWD" > "$$build/overlay.json" && \
-	GOWORK="$$build/go.work" $(GO) build -trimpath -overlay "$$build/overlay.json" -o ../bin/aigw github.com/envoyproxy/ai-gateway/cmd/aigw
+	GOWORK="$$build/go.work" $(GO) build -trimpath -ldflags "-s -w" -overlay "$$build/overlay.json" -o ../bin/aigw github.com/envoyproxy/ai-gateway/cmd/aigw
 
 vet:
 	$(GO) vet ./...

@@ -210,14 +210,16 @@ func isRateLimit(name string) bool { return strings.HasPrefix(name, rateLimitFil
 // stackFacts is what the rendered objects promise.
 type stackFacts struct {
 	limited bool // a BackendTrafficPolicy with global rate limit rules
-	apiKeys bool // a SecurityPolicy with apiKeyAuth
+	// apiKeys: every request authenticates with an API key (README); not
+	// read from the objects, so that a missing SecurityPolicy is caught.
+	apiKeys bool
 	// models maps each model name an AIGatewayRoute matches to the
 	// host:port of the Backend behind its AIServiceBackend.
 	models map[string]string
 }
 
 func facts(objs []Object) stackFacts {
-	f := stackFacts{models: map[string]string{}}
+	f := stackFacts{models: map[string]string{}, apiKeys: true}
 	backends := map[string]string{}   // Backend name -> host:port
 	aiBackends := map[string]string{} // AIServiceBackend name -> Backend name
 	for _, o := range objs {
@@ -225,10 +227,6 @@ func facts(objs []Object) stackFacts {
 		case "BackendTrafficPolicy":
 			if len(list(dig(map[string]any(o), "spec", "rateLimit", "global", "rules"))) > 0 {
 				f.limited = true
-			}
-		case "SecurityPolicy":
-			if dig(map[string]any(o), "spec", "apiKeyAuth") != nil {
-				f.apiKeys = true
 			}
 		case "Backend":
 			for _, e := range list(dig(map[string]any(o), "spec", "endpoints")) {
