@@ -52,6 +52,7 @@ func rateLimitRules(o Object) []any {
 // with the translator's own message where the translator is what refuses.
 func TestBrokenGoldensBite(t *testing.T) {
 	const stack = "two-models"
+	set := settings(t)
 	for _, tc := range []struct {
 		name string
 		// edit breaks the objects; false drops one.
@@ -128,7 +129,7 @@ func TestBrokenGoldensBite(t *testing.T) {
 			if err != nil {
 				problems = []string{err.Error()}
 			} else {
-				problems = Check(objs, res)
+				problems = Check(set, objs, res)
 			}
 			all := strings.Join(problems, "\n")
 			if !strings.Contains(all, tc.want) {

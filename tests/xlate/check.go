@@ -7,16 +7,14 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/llm-platform/llm-platform/gateway"
 )
 
 // Check returns every problem found in a translation of objs: status
 // conditions the translators set (quoted), then what the xDS contradicts.
-func Check(objs []Object, res *Result) []string {
+func Check(set Settings, objs []Object, res *Result) []string {
 	var p []string
 	p = append(p, CheckStatus(objs, res)...)
-	p = append(p, CheckXDS(objs, res)...)
+	p = append(p, CheckXDS(set, objs, res)...)
 	return p
 }
 
@@ -218,7 +216,7 @@ type stackFacts struct {
 	models map[string]string
 }
 
-func facts(objs []Object) stackFacts {
+func facts(set Settings, objs []Object) stackFacts {
 	f := stackFacts{models: map[string]string{}, apiKeys: true}
 	backends := map[string]string{}   // Backend name -> host:port
 	aiBackends := map[string]string{} // AIServiceBackend name -> Backend name
@@ -248,7 +246,7 @@ func facts(objs []Object) stackFacts {
 			target := backends[aiBackends[str(refs[0], "name")]]
 			for _, m := range list(dig(r, "matches")) {
 				for _, h := range list(dig(m, "headers")) {
-					if str(h, "name") == gateway.ModelHeader {
+					if str(h, "name") == set.ModelHeader {
 						f.models[str(h, "value")] = target
 					}
 				}
@@ -259,16 +257,16 @@ func facts(objs []Object) stackFacts {
 }
 
 // CheckXDS reads the xDS Envoy Gateway generated for each Gateway.
-func CheckXDS(objs []Object, res *Result) []string {
+func CheckXDS(set Settings, objs []Object, res *Result) []string {
 	var p []string
-	f := facts(objs)
+	f := facts(set, objs)
 	if len(res.XDS) == 0 {
 		return []string{"egctl returned no xDS"}
 	}
 	for _, key := range sortedKeys(res.XDS) {
 		listeners, routeConfigs, clusters := configDump(res.XDS[key])
-		p = append(p, checkFilters(key, listeners, f)...)
-		p = append(p, checkRoutes(key, routeConfigs, clusters, f)...)
+		p = append(p, checkFilters(set, key, listeners, f)...)
+		p = append(p, checkRoutes(set, key, routeConfigs, clusters, f)...)
 	}
 	return p
 }
@@ -276,7 +274,7 @@ func CheckXDS(objs []Object, res *Result) []string {
 // checkFilters: API-key authentication runs before every rate limit
 // filter; the connection manager's idle timeouts are the configured ones,
 // inside the NLB's idle limit.
-func checkFilters(key string, listeners []any, f stackFacts) []string {
+func checkFilters(set Settings, key string, listeners []any, f stackFacts) []string {
 	var p []string
 	n := 0
 	for _, l := range listeners {
@@ -309,8 +307,8 @@ func checkFilters(key string, listeners []any, f stackFacts) []string {
 			if f.limited && limits == 0 {
 				p = append(p, fmt.Sprintf("%s: token budgets rendered but no rate limit filter (filters: %s)", where, strings.Join(names, ", ")))
 			}
-			p = append(p, within(where+" streamIdleTimeout", str(h, "streamIdleTimeout"), gateway.StreamIdleTimeout)...)
-			p = append(p, within(where+" idle timeout", str(h, "commonHttpProtocolOptions", "idleTimeout"), gateway.ConnectionIdleTimeout)...)
+			p = append(p, within(set, where+" streamIdleTimeout", str(h, "streamIdleTimeout"), set.StreamIdleTimeout)...)
+			p = append(p, within(set, where+" idle timeout", str(h, "commonHttpProtocolOptions", "idleTimeout"), set.ConnectionIdleTimeout)...)
 		}
 	}
 	if n == 0 {
@@ -321,24 +319,20 @@ func checkFilters(key string, listeners []any, f stackFacts) []string {
 
 // within checks an xDS duration against the configured value and the NLB's
 // idle limit.
-func within(what, got, want string) []string {
+func within(set Settings, what, got string, want time.Duration) []string {
 	if got == "" {
-		return []string{fmt.Sprintf("%s: not set (want %s, under the NLB's %d s)", what, want, gateway.NLBIdleTimeoutSeconds)}
+		return []string{fmt.Sprintf("%s: not set (want %s, under the NLB's %.0f s)", what, want, set.NLBIdleTimeout.Seconds())}
 	}
 	g, err := time.ParseDuration(got)
 	if err != nil {
 		return []string{fmt.Sprintf("%s: %q: %v", what, got, err)}
 	}
-	w, err := time.ParseDuration(want)
-	if err != nil {
-		return []string{fmt.Sprintf("%s: configured %q: %v", what, want, err)}
-	}
 	var p []string
-	if g != w {
-		p = append(p, fmt.Sprintf("%s is %s, configured %s", what, g, w))
+	if g != want {
+		p = append(p, fmt.Sprintf("%s is %s, configured %s", what, g, want))
 	}
-	if g >= gateway.NLBIdleTimeoutSeconds*time.Second {
-		p = append(p, fmt.Sprintf("%s is %s, not under the NLB's %d s idle limit", what, g, gateway.NLBIdleTimeoutSeconds))
+	if g >= set.NLBIdleTimeout {
+		p = append(p, fmt.Sprintf("%s is %s, not under the NLB's %.0f s idle limit", what, g, set.NLBIdleTimeout.Seconds()))
 	}
 	return p
 }
@@ -347,7 +341,7 @@ func within(what, got, want string) []string {
 // share one rate limit configuration (one counter per client across model
 // names); every model name routes to its backend with the configured
 // timeout; unknown names reach the catch-all.
-func checkRoutes(key string, routeConfigs, clusters []any, f stackFacts) []string {
+func checkRoutes(set Settings, key string, routeConfigs, clusters []any, f stackFacts) []string {
 	var p []string
 	byName := map[string]any{}
 	for _, c := range clusters {
@@ -397,7 +391,7 @@ func checkRoutes(key string, routeConfigs, clusters []any, f stackFacts) []strin
 						p = append(p, fmt.Sprintf("%s: rate limit descriptors differ from route %s's, so a client's token budget is not one counter across model names:\n  %s\n  %s", where, firstRoute, b, firstLimits))
 					}
 				}
-				model := modelMatch(r)
+				model := modelMatch(set, r)
 				if model == "" {
 					if i != len(routes)-1 {
 						p = append(p, where+": a route without a model match is not last: it would take requests for later model names")
@@ -415,10 +409,12 @@ func checkRoutes(key string, routeConfigs, clusters []any, f stackFacts) []strin
 				if b, _ := json.Marshal(byName[cluster]); cluster == "" || !strings.Contains(string(b), strings.Split(want, ":")[0]) {
 					p = append(p, fmt.Sprintf("%s: model %q goes to cluster %q, which does not reach its backend %s", where, model, cluster, want))
 				}
-				p = append(p, equalDuration(where+" timeout", str(r, "route", "timeout"), gateway.RequestTimeout)...)
+				if d, err := time.ParseDuration(str(r, "route", "timeout")); err != nil || d != set.RequestTimeout {
+					p = append(p, fmt.Sprintf("%s timeout is %q, configured %s", where, str(r, "route", "timeout"), set.RequestTimeout))
+				}
 				if it := str(r, "route", "idleTimeout"); it != "" {
-					if d, err := time.ParseDuration(it); err == nil && d >= gateway.NLBIdleTimeoutSeconds*time.Second {
-						p = append(p, fmt.Sprintf("%s idleTimeout %s is not under the NLB's %d s idle limit", where, d, gateway.NLBIdleTimeoutSeconds))
+					if d, err := time.ParseDuration(it); err == nil && d >= set.NLBIdleTimeout {
+						p = append(p, fmt.Sprintf("%s idleTimeout %s is not under the NLB's %.0f s idle limit", where, d, set.NLBIdleTimeout.Seconds()))
 					}
 				}
 			}
@@ -436,9 +432,9 @@ func checkRoutes(key string, routeConfigs, clusters []any, f stackFacts) []strin
 }
 
 // modelMatch is the exact model-header value a route matches, or "".
-func modelMatch(r any) string {
+func modelMatch(set Settings, r any) string {
 	for _, h := range list(dig(r, "match", "headers")) {
-		if str(h, "name") == gateway.ModelHeader {
+		if str(h, "name") == set.ModelHeader {
 			if v := str(h, "stringMatch", "exact"); v != "" {
 				return v
 			}
@@ -446,15 +442,6 @@ func modelMatch(r any) string {
 		}
 	}
 	return ""
-}
-
-func equalDuration(what, got, want string) []string {
-	g, err1 := time.ParseDuration(got)
-	w, err2 := time.ParseDuration(want)
-	if got == "" || err1 != nil || err2 != nil || g != w {
-		return []string{fmt.Sprintf("%s is %q, configured %s", what, got, want)}
-	}
-	return nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -32,6 +32,15 @@ func translate(t *testing.T, objs []Object) *Result {
 	return res
 }
 
+func settings(t *testing.T) Settings {
+	t.Helper()
+	s, err := LoadSettings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func loadStack(t *testing.T, stack string) []Object {
 	t.Helper()
 	objs, err := LoadGateway(stack)
@@ -52,6 +61,7 @@ func TestGoldensTranslate(t *testing.T) {
 	if len(stacks) == 0 {
 		t.Fatalf("no golden stack under %s renders a Gateway", GoldenDir)
 	}
+	set := settings(t)
 	for _, stack := range stacks {
 		t.Run(stack, func(t *testing.T) {
 			t.Parallel()
@@ -60,7 +70,7 @@ func TestGoldensTranslate(t *testing.T) {
 			if len(res.Dropped) > 0 {
 				t.Logf("AI Gateway output egctl cannot load (not checked): %s", strings.Join(res.Dropped, ", "))
 			}
-			for _, p := range Check(objs, res) {
+			for _, p := range Check(set, objs, res) {
 				t.Error(p)
 			}
 		})
