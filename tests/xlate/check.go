@@ -77,7 +77,7 @@ var policyFields = map[string]string{
 	"EnvoyExtensionPolicy": "envoyExtensionPolicies",
 }
 
-// CheckStatus: the GatewayClass, every Gateway and listener, every route
+// CheckStatus requires the GatewayClass, every Gateway and listener, every route
 // (the AI Gateway's generated HTTPRoutes) and every policy Accepted, with
 // references resolved, as Envoy Gateway's translator judged them.
 func CheckStatus(objs []Object, res *Result) []string {

@@ -15,7 +15,7 @@ import (
 )
 
 // BinDir holds aigw and egctl, built by `make gateway-translators`.
-var BinDir = filepath.Join("bin")
+var BinDir = "bin"
 
 // ErrNoBinary means a translator has not been built.
 var ErrNoBinary = errors.New("translator binary not built (make gateway-translators)")
@@ -80,7 +80,7 @@ func Translate(aigw, egctl, dir string, objs []Object) (*Result, error) {
 	cmd.Env = append(os.Environ(), "HOME="+dir)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("AI Gateway translation (aigw translate) refused the input (%w): %s", err, tail(stderr.String(), 40))
+		return nil, fmt.Errorf("the AI Gateway translation (aigw translate) refused the input (%w): %s", err, tail(stderr.String(), 40))
 	}
 	res := &Result{Log: stderr.String()}
 	if res.AIGateway, err = decodeAll(stdout.Bytes()); err != nil {
@@ -111,7 +111,7 @@ func Translate(aigw, egctl, dir string, objs []Object) (*Result, error) {
 	cmd.Env = append(os.Environ(), "HOME="+dir)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("Envoy Gateway translation (egctl x translate) refused the input (%w): %s", err, tail(stderr.String(), 40))
+		return nil, fmt.Errorf("the Envoy Gateway translation (egctl x translate) refused the input (%w): %s", err, tail(stderr.String(), 40))
 	}
 	var out map[string]any
 	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
