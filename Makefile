@@ -69,22 +69,24 @@ kube-apiserver:
 # translate() but has no command for it: the build lays one file
 # (tests/xlate/aigw/translate_entry.go.in) over its main package with
 # -overlay, which Go refuses inside the module cache, so the build uses a
-# copy of the ai-gateway module in a workspace outside the repository
-# (gofmt and the linters would walk it otherwise). Nothing is downloaded but
+# workspace (tests/xlate/bin/aigw-work) with a copy of the ai-gateway module
+# kept outside the repository, in XLATE_BUILD (gofmt and the linters would
+# walk it otherwise; the copy is per version and read-only in use). Nothing is downloaded but
 # Go modules. Cold: a few minutes on 2 cores; then seconds.
 XLATE_DIR   := tests/xlate
 XLATE_BUILD ?= $${XDG_CACHE_HOME:-$$HOME/.cache}/llm-platform/xlate
 gateway-translators:
 	mkdir -p $(XLATE_DIR)/bin
 	cd $(XLATE_DIR)/egctl && $(GO) build -trimpath -ldflags "-s -w" -o ../bin/egctl github.com/envoyproxy/gateway/cmd/egctl
-	cd $(XLATE_DIR)/aigw && \
+	cd $(XLATE_DIR)/aigw && $(GO) mod download github.com/envoyproxy/ai-gateway && \
 	src="$$($(GO) list -m -f '{{.Dir}}' github.com/envoyproxy/ai-gateway)" && \
-	build="$(XLATE_BUILD)/ai-gateway@$$($(GO) list -m -f '{{.Version}}' github.com/envoyproxy/ai-gateway)" && \
-	if [ ! -f "$$build/ai-gateway/go.mod" ]; then \
-		rm -rf "$$build" && mkdir -p "$$build" && cp -R "$$src" "$$build/ai-gateway" && chmod -R u+w "$$build"; fi && \
-	rm -f "$$build/go.work" && (cd "$$build" && GOWORK= $(GO) work init "$$OLDPWD" ./ai-gateway) && \
-	printf '{"Replace":{"%s/ai-gateway/cmd/aigw/zz_llm_platform_translate.go":"%s/translate_entry.go.in"}}\n' "$$build" "$$PWD" > "$$build/overlay.json" && \
-	GOWORK="$$build/go.work" $(GO) build -trimpath -ldflags "-s -w" -overlay "$$build/overlay.json" -o ../bin/aigw github.com/envoyproxy/ai-gateway/cmd/aigw
+	copy="$(XLATE_BUILD)/ai-gateway@$$($(GO) list -m -f '{{.Version}}' github.com/envoyproxy/ai-gateway)" && \
+	if [ ! -f "$$copy/go.mod" ]; then mkdir -p "$(XLATE_BUILD)" && tmp="$$(mktemp -d "$(XLATE_BUILD)/tmp.XXXXXX")" && \
+		cp -R "$$src/." "$$tmp" && chmod -R u+w "$$tmp" && { mv -T "$$tmp" "$$copy" 2>/dev/null || rm -rf "$$tmp"; }; fi && \
+	work="$$PWD/../bin/aigw-work" && rm -rf "$$work" && mkdir -p "$$work" && \
+	tool="$$PWD" && (cd "$$work" && GOWORK= $(GO) work init "$$tool" "$$copy") && \
+	printf '{"Replace":{"%s/cmd/aigw/zz_llm_platform_translate.go":"%s/translate_entry.go.in"}}\n' "$$copy" "$$PWD" > "$$work/overlay.json" && \
+	GOWORK="$$work/go.work" $(GO) build -trimpath -ldflags "-s -w" -overlay "$$work/overlay.json" -o ../bin/aigw github.com/envoyproxy/ai-gateway/cmd/aigw
 
 vet:
 	$(GO) vet ./...

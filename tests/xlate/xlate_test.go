@@ -67,8 +67,10 @@ func TestGoldensTranslate(t *testing.T) {
 			t.Parallel()
 			objs := loadStack(t, stack)
 			res := translate(t, objs)
+			// An object egctl cannot load is one nothing here checks: a
+			// new kind (an InferencePool, say) needs its own way in.
 			if len(res.Dropped) > 0 {
-				t.Logf("AI Gateway output egctl cannot load (not checked): %s", strings.Join(res.Dropped, ", "))
+				t.Errorf("the AI Gateway translation emitted objects egctl v1.8.3 cannot load, so unchecked: %s", strings.Join(res.Dropped, ", "))
 			}
 			for _, p := range Check(set, objs, res) {
 				t.Error(p)
