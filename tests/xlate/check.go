@@ -15,6 +15,7 @@ func Check(set Settings, objs []Object, res *Result) []string {
 	var p []string
 	p = append(p, CheckStatus(objs, res)...)
 	p = append(p, CheckXDS(set, objs, res)...)
+	p = append(p, CheckBackends(objs)...)
 	return p
 }
 
@@ -151,6 +152,34 @@ func CheckStatus(objs []Object, res *Result) []string {
 	}
 	for _, b := range list(st["backends"]) {
 		p = append(p, requireTrue(objID("Backend", b), conditions(dig(b, "status", "conditions")), "Accepted")...)
+	}
+	return p
+}
+
+// CheckBackends requires each Backend's endpoint to be a rendered Service
+// (name.namespace.svc.cluster.local and one of its ports): Envoy Gateway
+// accepts any hostname, and a typo only shows as 503s.
+func CheckBackends(objs []Object) []string {
+	services := map[string]bool{}
+	for _, o := range objs {
+		if o.Kind() != "Service" {
+			continue
+		}
+		for _, port := range list(dig(o, "spec", "ports")) {
+			services[fmt.Sprintf("%s.%s.svc.cluster.local:%v", o.Name(), o.Namespace(), dig(port, "port"))] = true
+		}
+	}
+	var p []string
+	for _, o := range objs {
+		if o.Kind() != "Backend" {
+			continue
+		}
+		for _, e := range list(dig(o, "spec", "endpoints")) {
+			hp := fmt.Sprintf("%s:%v", str(e, "fqdn", "hostname"), dig(e, "fqdn", "port"))
+			if !services[hp] {
+				p = append(p, fmt.Sprintf("%s: endpoint %s is no rendered Service and port", o.ID(), hp))
+			}
+		}
 	}
 	return p
 }
@@ -406,8 +435,8 @@ func checkRoutes(set Settings, key string, routeConfigs, clusters []any, f stack
 					continue
 				}
 				cluster := str(r, "route", "cluster")
-				if b, _ := json.Marshal(byName[cluster]); cluster == "" || !strings.Contains(string(b), strings.Split(want, ":")[0]) {
-					p = append(p, fmt.Sprintf("%s: model %q goes to cluster %q, which does not reach its backend %s", where, model, cluster, want))
+				if got := endpoints(byName[cluster]); len(got) != 1 || got[0] != want {
+					p = append(p, fmt.Sprintf("%s: model %q goes to cluster %q, whose endpoints %v are not its backend %s", where, model, cluster, got, want))
 				}
 				if d, err := time.ParseDuration(str(r, "route", "timeout")); err != nil || d != set.RequestTimeout {
 					p = append(p, fmt.Sprintf("%s timeout is %q, configured %s", where, str(r, "route", "timeout"), set.RequestTimeout))
@@ -429,6 +458,19 @@ func checkRoutes(set Settings, key string, routeConfigs, clusters []any, f stack
 		p = append(p, key+": no catch-all route for unknown model names")
 	}
 	return p
+}
+
+// endpoints lists a cluster's endpoint addresses as host:port.
+func endpoints(cluster any) []string {
+	var out []string
+	for _, e := range list(dig(cluster, "loadAssignment", "endpoints")) {
+		for _, lb := range list(dig(e, "lbEndpoints")) {
+			a := dig(lb, "endpoint", "address", "socketAddress")
+			out = append(out, fmt.Sprintf("%s:%v", str(a, "address"), dig(a, "portValue")))
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // modelMatch is the exact model-header value a route matches, or "".
