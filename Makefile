@@ -13,7 +13,7 @@ export PULUMI_BACKEND_URL := file://$(CURDIR)/.pulumi-state
 SECRETS_PROVIDER := --secrets-provider passphrase
 endif
 
-.PHONY: help test vet lint fmt fmt-check render stack up preview destroy refresh pulumi-cli kube-apiserver
+.PHONY: help test vet lint fmt fmt-check render stack up preview destroy refresh pulumi-cli kube-apiserver gateway-translators
 
 help:
 	@echo "make test                 unit, whole-program, golden and engine tests (no AWS needed)"
@@ -28,9 +28,10 @@ help:
 # dependency graph). The harness validates the golden renders, which the
 # first run has just proven equal to the program's output; its kubeapi
 # package applies them to a real kube-apiserver (make kube-apiserver).
-test: pulumi-cli kube-apiserver
+test: pulumi-cli kube-apiserver gateway-translators
 	$(GO) test ./...
 	cd tests/crd && $(GO) test -count=1 ./...
+	cd $(XLATE_DIR) && $(GO) test -count=1 ./...
 
 # The Pulumi CLI the engine tests (tests/engine_test.go) drive, built from
 # its Go module at the version tests/engine/cli/go.mod pins; nothing is
@@ -62,9 +63,35 @@ kube-apiserver:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$$v" \
 		-o ../bin/helm helm.sh/helm/v3/cmd/helm
 
+# The gateway translation check (tests/xlate) runs the AI Gateway's
+# translation and Envoy Gateway's egctl, built from their Go modules at the
+# versions tests/xlate/aigw and tests/xlate/egctl pin. aigw v1.0.0 compiles
+# translate() but has no command for it: the build lays one file
+# (tests/xlate/aigw/translate_entry.go.in) over its main package with
+# -overlay, which Go refuses inside the module cache, so the build uses a
+# workspace (tests/xlate/bin/aigw-work) with a copy of the ai-gateway module
+# kept outside the repository, in XLATE_BUILD (gofmt and the linters would
+# walk it otherwise; the copy is per version and read-only in use). Nothing is downloaded but
+# Go modules. Cold: a few minutes on 2 cores; then seconds.
+XLATE_DIR   := tests/xlate
+XLATE_BUILD ?= $${XDG_CACHE_HOME:-$$HOME/.cache}/llm-platform/xlate
+gateway-translators:
+	mkdir -p $(XLATE_DIR)/bin
+	cd $(XLATE_DIR)/egctl && $(GO) build -trimpath -ldflags "-s -w" -o ../bin/egctl github.com/envoyproxy/gateway/cmd/egctl
+	cd $(XLATE_DIR)/aigw && $(GO) mod download github.com/envoyproxy/ai-gateway && \
+	src="$$($(GO) list -m -f '{{.Dir}}' github.com/envoyproxy/ai-gateway)" && \
+	copy="$(XLATE_BUILD)/ai-gateway@$$($(GO) list -m -f '{{.Version}}' github.com/envoyproxy/ai-gateway)" && \
+	if [ ! -f "$$copy/go.mod" ]; then mkdir -p "$(XLATE_BUILD)" && tmp="$$(mktemp -d "$(XLATE_BUILD)/tmp.XXXXXX")" && \
+		cp -R "$$src/." "$$tmp" && chmod -R u+w "$$tmp" && { mv -T "$$tmp" "$$copy" 2>/dev/null || rm -rf "$$tmp"; }; fi && \
+	work="$$PWD/../bin/aigw-work" && rm -rf "$$work" && mkdir -p "$$work" && \
+	tool="$$PWD" && (cd "$$work" && GOWORK= $(GO) work init "$$tool" "$$copy") && \
+	printf '{"Replace":{"%s/cmd/aigw/zz_llm_platform_translate.go":"%s/translate_entry.go.in"}}\n' "$$copy" "$$PWD" > "$$work/overlay.json" && \
+	GOWORK="$$work/go.work" $(GO) build -trimpath -ldflags "-s -w" -overlay "$$work/overlay.json" -o ../bin/aigw github.com/envoyproxy/ai-gateway/cmd/aigw
+
 vet:
 	$(GO) vet ./...
 	cd tests/crd && $(GO) vet ./...
+	cd $(XLATE_DIR) && $(GO) vet ./...
 	cd $(KUBEAPI_DIR)/server && $(GO) vet ./...
 
 # golangci-lint is built from its Go module (tools/lint) and cached by go tool.
@@ -72,7 +99,8 @@ lint:
 	@lint="$$(cd tools/lint && $(GO) tool -n golangci-lint)" && \
 	"$$lint" run ./... && \
 	(cd tests/crd && "$$lint" run --config ../../.golangci.yml ./...) && \
-	(cd $(KUBEAPI_DIR)/server && "$$lint" run --config ../../../.golangci.yml ./...)
+	(cd $(KUBEAPI_DIR)/server && "$$lint" run --config ../../../.golangci.yml ./...) && \
+	(cd $(XLATE_DIR) && "$$lint" run --config ../../.golangci.yml ./...)
 
 fmt:
 	gofmt -w .
