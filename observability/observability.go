@@ -232,7 +232,20 @@ func DCGMExporterValues(gpuNodeSelector map[string]string, taintKey string) map[
 		// Bottlerocket exposes all GPUs (NVIDIA_VISIBLE_DEVICES=all) to
 		// privileged containers only; without it NVML fails to initialize.
 		// The exporter requests no GPU, so it never takes one from a model.
-		"securityContext": map[string]any{"privileged": true},
+		//
+		// Helm merges this map into the chart's default securityContext
+		// (chartdefaults.DCGMExporter: since chart 4.7.0 it carries
+		// allowPrivilegeEscalation: false and capabilities add SYS_ADMIN,
+		// drop ALL), and kube-apiserver refuses privileged: true with
+		// allowPrivilegeEscalation: false (ValidateSecurityContext,
+		// k8s.io/kubernetes v1.35.4 pkg/apis/core/validation). A
+		// privileged container escalates anyway, so it is set true, not
+		// nulled: explicit, and independent of how a null survives Pulumi
+		// and Helm. The chart's capabilities are left alone: containerd
+		// (1.7 and 2.x, internal/cri/server/container_create.go) applies
+		// them and then, for a privileged container, oci.WithPrivileged,
+		// which grants every capability; the drop has no effect.
+		"securityContext": map[string]any{"privileged": true, "allowPrivilegeEscalation": true},
 		"resources": map[string]any{
 			"requests": map[string]any{"cpu": "100m", "memory": "128Mi"},
 			"limits":   map[string]any{"memory": "512Mi"},

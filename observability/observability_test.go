@@ -8,6 +8,7 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/llm-platform/llm-platform/observability/chartdefaults"
 	"github.com/llm-platform/llm-platform/render"
 )
 
@@ -162,4 +163,26 @@ func containsURN(list []string, urn string) bool {
 		}
 	}
 	return false
+}
+
+// Issue 14, defect 1: Helm merges our securityContext into the chart's
+// default (allowPrivilegeEscalation: false since chart 4.7.0), and
+// kube-apiserver refuses privileged with allowPrivilegeEscalation false
+// (ValidateSecurityContext, k8s.io/kubernetes pkg/apis/core/validation).
+// tests/crd/kubeapi dry-runs the same merged Pod on a real API server.
+func TestDCGMExporterSecurityContextAfterHelmMerge(t *testing.T) {
+	t.Parallel()
+	values := DCGMExporterValues(map[string]string{"llm-platform/pool": "gpu-l4"}, "nvidia.com/gpu")
+	if len(chartdefaults.DCGMExporter) != 1 {
+		t.Fatalf("dcgm-exporter chart has %d pods, want its one DaemonSet", len(chartdefaults.DCGMExporter))
+	}
+	spec := chartdefaults.DCGMExporter[0].Spec(values)
+	sc := spec["containers"].([]any)[0].(map[string]any)["securityContext"].(map[string]any)
+	// Bottlerocket gives the exporter the GPUs only if it is privileged.
+	if sc["privileged"] != true {
+		t.Errorf("merged securityContext %v is not privileged: NVML cannot see the GPUs on Bottlerocket", sc)
+	}
+	if ape, set := sc["allowPrivilegeEscalation"]; set && ape == false && sc["privileged"] == true {
+		t.Errorf("merged securityContext %v: kube-apiserver refuses it: cannot set `allowPrivilegeEscalation` to false and `privileged` to true", sc)
+	}
 }
