@@ -216,7 +216,24 @@ func KubePrometheusStackValues(a *Args) map[string]any {
 			}},
 		},
 		"prometheusOperator": map[string]any{"nodeSelector": sel},
-		"kube-state-metrics": map[string]any{"nodeSelector": sel},
+		// What EKS hides. kube-controller-manager, kube-scheduler and etcd
+		// run in the AWS-managed control plane: no pod or endpoint of
+		// theirs is in the cluster, so absent(up{job=...}) alerts such as
+		// KubeControllerManagerDown and KubeSchedulerDown fire forever.
+		// The kube-proxy addon serves its metrics on 127.0.0.1:10249 only
+		// and EKS reverts edits to its config (aws/containers-roadmap#657,
+		// prometheus-community/helm-charts#977), so its targets stay down
+		// and KubeProxyDown fires. In kube-prometheus-stack 88.x each
+		// <component>.enabled: false drops the component's Service,
+		// ServiceMonitor and default rules alike (the rule files under
+		// templates/prometheus/rules-1.14/ for the controller manager,
+		// scheduler, etcd and kube-proxy are all gated on it; values.yaml
+		// and templates read at tag kube-prometheus-stack-88.5.3).
+		"kubeControllerManager": map[string]any{"enabled": false},
+		"kubeScheduler":         map[string]any{"enabled": false},
+		"kubeEtcd":              map[string]any{"enabled": false},
+		"kubeProxy":             map[string]any{"enabled": false},
+		"kube-state-metrics":    map[string]any{"nodeSelector": sel},
 		// Node metrics from every node, GPU nodes included.
 		"prometheus-node-exporter": map[string]any{"tolerations": []any{map[string]any{"operator": "Exists"}}},
 	}

@@ -186,3 +186,23 @@ func TestDCGMExporterSecurityContextAfterHelmMerge(t *testing.T) {
 		t.Errorf("merged securityContext %v: kube-apiserver refuses it: cannot set `allowPrivilegeEscalation` to false and `privileged` to true", sc)
 	}
 }
+
+// Issue 14, defect 3: EKS hides the controller manager, scheduler and
+// etcd, and its kube-proxy serves metrics on loopback only: their scrapes
+// and default rules must be off, or their "down" alerts never clear.
+func TestKubePrometheusStackSkipsWhatEKSHides(t *testing.T) {
+	t.Parallel()
+	values := KubePrometheusStackValues(&Args{Retention: "15d", StorageGiB: 50})
+	for _, component := range []string{"kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy"} {
+		c, _ := values[component].(map[string]any)
+		if c == nil || c["enabled"] != false {
+			t.Errorf("values.%s = %v, want enabled: false (EKS hides it; its absent-target alerts would fire forever)", component, values[component])
+		}
+	}
+	// What EKS does expose stays scraped.
+	for _, component := range []string{"kubeApiServer", "kubelet", "coreDns", "kubeStateMetrics", "nodeExporter"} {
+		if c, ok := values[component].(map[string]any); ok && c["enabled"] == false {
+			t.Errorf("values.%s is turned off, but EKS exposes it", component)
+		}
+	}
+}
