@@ -48,6 +48,11 @@ type Args struct {
 	// KarpenterNamespace and KEDANamespace hold the controllers to scrape.
 	KarpenterNamespace string
 	KEDANamespace      string
+	// AlertReceiver is observability.alerts.receiver: "none" (or empty),
+	// "webhook" or "slack". AlertWebhookURL, a secret, is where webhook
+	// and slack post; required by them.
+	AlertReceiver   string
+	AlertWebhookURL pulumi.StringInput
 
 	Provider  *kubernetes.Provider
 	DependsOn []pulumi.Resource
@@ -77,8 +82,16 @@ func (a *Args) validate() error {
 		return fmt.Errorf("observability: config key observability.storageGiB = %d: at least 10", a.StorageGiB)
 	case a.Retention == "":
 		return fmt.Errorf("observability: config key observability.retention is empty")
+	case a.AlertReceiver != "" && a.AlertReceiver != ReceiverNone && a.AlertReceiver != ReceiverWebhook && a.AlertReceiver != ReceiverSlack:
+		return fmt.Errorf("observability: config key observability.alerts.receiver = %q: must be %s, %s or %s", a.AlertReceiver, ReceiverNone, ReceiverWebhook, ReceiverSlack)
+	case a.sendsAlerts() && a.AlertWebhookURL == nil:
+		return fmt.Errorf("observability: config key observability.alerts.receiver = %q needs the secret alertWebhookUrl", a.AlertReceiver)
 	}
 	return nil
+}
+
+func (a *Args) sendsAlerts() bool {
+	return a.AlertReceiver == ReceiverWebhook || a.AlertReceiver == ReceiverSlack
 }
 
 // NewStack installs the EBS CSI driver and gp3 class, kube-prometheus-stack,
@@ -120,13 +133,31 @@ func NewStack(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 	if err != nil {
 		return nil, err
 	}
+	kpsDeps := []pulumi.Resource{ns, storageClass, adminSecret}
+	if args.sendsAlerts() {
+		// The URL carries its credential (a Slack webhook URL is one): it
+		// lives in this Secret only, which Alertmanager mounts and reads
+		// through url_file / api_url_file. The Helm release's values, its
+		// stored release record and the generated Alertmanager config
+		// hold the file path, never the URL.
+		receiverSecret, err := corev1.NewSecret(ctx, name+"-alert-receiver", &corev1.SecretArgs{
+			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(ReceiverSecretName), Namespace: ns.Metadata.Name()},
+			StringData: pulumi.StringMap{
+				receiverSecretKey: pulumi.ToSecret(args.AlertWebhookURL.ToStringOutput()).(pulumi.StringOutput),
+			},
+		}, parent, k8s)
+		if err != nil {
+			return nil, err
+		}
+		kpsDeps = append(kpsDeps, receiverSecret)
+	}
 	kps, err := helmv3.NewRelease(ctx, name+"-kube-prometheus-stack", &helmv3.ReleaseArgs{
 		Name:      pulumi.String("kube-prometheus-stack"),
 		Chart:     pulumi.String(versions.KubePrometheusStackChart),
 		Version:   pulumi.String(versions.KubePrometheusStackVersion),
 		Namespace: pulumi.String(Namespace),
 		Values:    pulumi.ToMap(KubePrometheusStackValues(args)),
-	}, parent, k8s, pulumi.DependsOn(append([]pulumi.Resource{ns, storageClass, adminSecret}, args.DependsOn...)))
+	}, parent, k8s, pulumi.DependsOn(append(kpsDeps, args.DependsOn...)))
 	if err != nil {
 		return nil, err
 	}
@@ -203,10 +234,7 @@ func KubePrometheusStackValues(a *Args) map[string]any {
 				"resources":        map[string]any{"requests": map[string]any{"storage": fmt.Sprintf("%dGi", a.StorageGiB)}},
 			}}},
 		}},
-		"alertmanager": map[string]any{"alertmanagerSpec": map[string]any{
-			"nodeSelector": sel,
-			"resources":    map[string]any{"requests": map[string]any{"cpu": "20m", "memory": "64Mi"}},
-		}},
+		"alertmanager": alertmanagerValues(a, sel),
 		"grafana": map[string]any{
 			"fullnameOverride": "kps-grafana",
 			"nodeSelector":     sel,

@@ -2,6 +2,7 @@ package observability
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -204,5 +205,83 @@ func TestKubePrometheusStackSkipsWhatEKSHides(t *testing.T) {
 		if c, ok := values[component].(map[string]any); ok && c["enabled"] == false {
 			t.Errorf("values.%s is turned off, but EKS exposes it", component)
 		}
+	}
+}
+
+// Issue 14, defect 3: with a receiver, Alertmanager routes critical and
+// warning alerts to it; the URL (a credential) stays a secret end to end:
+// only the Secret holds it, the Helm values hold its file path.
+func TestAlertReceiver(t *testing.T) {
+	t.Parallel()
+	const url = "https://hooks.slack.com/services/T000/B000/doNotLeakThisURL"
+	for _, receiver := range []string{ReceiverWebhook, ReceiverSlack} {
+		t.Run(receiver, func(t *testing.T) {
+			t.Parallel()
+			res, err := render.RunComponent("us-east-1", render.WithKubernetes(func(ctx *pulumi.Context, provider *kubernetes.Provider) error {
+				_, err := NewStack(ctx, "obs", &Args{
+					Partition: "aws", ClusterName: pulumi.String("llm-test"), EBSCSIVersion: "v1.66.0-eksbuild.1", RoleNamePrefix: "llm-test",
+					Retention: "15d", StorageGiB: 50, ErrorRatioTarget: 0.01, Models: testModels, ModelNamespace: "models",
+					GPUPool: "gpu-l4", GPUNodeSelector: map[string]string{"llm-platform/pool": "gpu-l4"}, GPUTaintKey: "nvidia.com/gpu",
+					AlertReceiver: receiver, AlertWebhookURL: pulumi.ToSecret(pulumi.String(url)).(pulumi.StringOutput),
+					Provider: provider,
+				})
+				return err
+			}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := res.ResourcesJSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(b), url) || strings.Contains(string(b), "doNotLeak") {
+				t.Error("the receiver URL appears in clear text in the render")
+			}
+			secret := res.Named("kubernetes:core/v1:Secret", "obs-alert-receiver")
+			if secret == nil || secret.String("metadata.name") != ReceiverSecretName || secret.String("metadata.namespace") != Namespace ||
+				secret.Inputs["stringData"] != render.Secret {
+				t.Fatalf("receiver Secret = %+v, want %s/%s with secret stringData", secret, Namespace, ReceiverSecretName)
+			}
+			kps := res.Named("kubernetes:helm.sh/v3:Release", "obs-kube-prometheus-stack")
+			if !containsURN(kps.DependsOn, secret.URN) {
+				t.Error("kube-prometheus-stack does not wait for the receiver Secret Alertmanager mounts")
+			}
+			if got := kps.String("values.alertmanager.alertmanagerSpec.secrets.0"); got != ReceiverSecretName {
+				t.Errorf("Alertmanager mounts %q, want the receiver Secret", got)
+			}
+			field := map[string]string{ReceiverWebhook: "webhook_configs", ReceiverSlack: "slack_configs"}[receiver]
+			file := map[string]string{ReceiverWebhook: "url_file", ReceiverSlack: "api_url_file"}[receiver]
+			if got := kps.String("values.alertmanager.config.receivers.1." + field + ".0." + file); got != "/etc/alertmanager/secrets/alertmanager-receiver/url" {
+				t.Errorf("%s %s = %q, want the mounted Secret's url key", field, file, got)
+			}
+			for i, severity := range []string{"critical", "warning"} {
+				p := fmt.Sprintf("values.alertmanager.config.route.routes.%d.", i)
+				if kps.String(p+"receiver") != "platform" || kps.String(p+"matchers.0") != `severity = "`+severity+`"` {
+					t.Errorf("route %d = receiver %q matchers %q, want %s alerts to platform", i, kps.String(p+"receiver"), kps.String(p+"matchers.0"), severity)
+				}
+			}
+			if kps.String("values.alertmanager.config.route.receiver") != "null" || kps.String("values.alertmanager.config.receivers.0.name") != "null" {
+				t.Error(`alerts of other severities (Watchdog, info) must stay in "null"`)
+			}
+		})
+	}
+}
+
+func TestAlertReceiverNeedsURL(t *testing.T) {
+	t.Parallel()
+	a := &Args{Provider: &kubernetes.Provider{}, ClusterName: pulumi.String("c"), EBSCSIVersion: "v1", StorageGiB: 50, Retention: "15d",
+		AlertReceiver: ReceiverSlack}
+	if err := a.validate(); err == nil || !strings.Contains(err.Error(), `observability.alerts.receiver = "slack"`) {
+		t.Errorf("slack without URL: %v", err)
+	}
+	a.AlertReceiver = "email"
+	if err := a.validate(); err == nil || !strings.Contains(err.Error(), `"email"`) {
+		t.Errorf("unknown receiver: %v", err)
+	}
+	// No receiver: the chart's config, nothing added.
+	values := KubePrometheusStackValues(&Args{Retention: "15d", StorageGiB: 50})
+	am := values["alertmanager"].(map[string]any)
+	if _, ok := am["config"]; ok {
+		t.Errorf("receiver none sets alertmanager.config: %v", am["config"])
 	}
 }

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -146,6 +147,39 @@ func TestSecretsMaskedInRender(t *testing.T) {
 	}
 	if strings.Contains(string(b), token) {
 		t.Error("the Hugging Face token appears in resources.json")
+	}
+}
+
+// The alert receiver's URL is a credential: with the slack receiver, it is
+// in no resource input in clear text (Helm values included) and reaches
+// the cluster only as the receiver Secret's data.
+func TestAlertWebhookURLMaskedInRender(t *testing.T) {
+	t.Parallel()
+	dev := loadStack(t, "dev")
+	sc := &render.StackConfig{Project: dev.Project, Stack: dev.Stack, Values: maps.Clone(dev.Values), SecretKeys: []string{"llm-platform:alertWebhookUrl"}}
+	const url = "https://hooks.slack.com/services/T000/B000/doNotLeakThisURL"
+	sc.Values["llm-platform:alertWebhookUrl"] = url
+	sc.Values["llm-platform:observability"] = `{"alerts": {"receiver": "slack"}}`
+	res := mustRun(t, sc)
+	b, err := res.ResourcesJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "doNotLeak") {
+		t.Error("the alert webhook URL appears in resources.json")
+	}
+	files, err := res.KubernetesFiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range files {
+		if strings.Contains(string(content), "doNotLeak") {
+			t.Errorf("the alert webhook URL appears in %s", name)
+		}
+	}
+	secret := res.Named("kubernetes:core/v1:Secret", "llm-platform-dev-observability-alert-receiver")
+	if secret == nil || secret.Inputs["stringData"] != render.Secret {
+		t.Errorf("receiver Secret = %+v, want its data a secret", secret)
 	}
 }
 
