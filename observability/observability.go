@@ -115,7 +115,13 @@ func NewStack(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 		return nil, err
 	}
 	ns, err := corev1.NewNamespace(ctx, name+"-namespace", &corev1.NamespaceArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(Namespace)},
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(Namespace), Labels: pulumi.ToStringMap(namespaceLabels[Namespace])},
+	}, parent, k8s)
+	if err != nil {
+		return nil, err
+	}
+	hostNS, err := corev1.NewNamespace(ctx, name+"-host-namespace", &corev1.NamespaceArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(HostNamespace), Labels: pulumi.ToStringMap(namespaceLabels[HostNamespace])},
 	}, parent, k8s)
 	if err != nil {
 		return nil, err
@@ -133,7 +139,8 @@ func NewStack(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 	if err != nil {
 		return nil, err
 	}
-	kpsDeps := []pulumi.Resource{ns, storageClass, adminSecret}
+	// node-exporter goes to HostNamespace (namespaceOverride below).
+	kpsDeps := []pulumi.Resource{ns, hostNS, storageClass, adminSecret}
 	if args.sendsAlerts() {
 		// The URL carries its credential (a Slack webhook URL is one): it
 		// lives in this Secret only, which Alertmanager mounts and reads
@@ -167,9 +174,14 @@ func NewStack(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 		Chart:          pulumi.String("dcgm-exporter"),
 		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(versions.DCGMExporterRepo)},
 		Version:        pulumi.String(versions.DCGMExporterVersion),
-		Namespace:      pulumi.String(Namespace),
-		Values:         pulumi.ToMap(DCGMExporterValues(args.GPUNodeSelector, args.GPUTaintKey)),
-	}, parent, k8s, pulumi.DependsOn([]pulumi.Resource{kps})); err != nil {
+		// Privileged: its own namespace, not the restricted one. Its
+		// ServiceMonitor goes along and selects its Service there (the
+		// chart's templates/service-monitor.yaml), and Prometheus selects
+		// ServiceMonitors in every namespace (serviceMonitorNamespaceSelector
+		// {}, the chart default).
+		Namespace: pulumi.String(HostNamespace),
+		Values:    pulumi.ToMap(DCGMExporterValues(args.GPUNodeSelector, args.GPUTaintKey)),
+	}, parent, k8s, pulumi.DependsOn([]pulumi.Resource{kps, hostNS})); err != nil {
 		return nil, err
 	}
 
@@ -262,8 +274,17 @@ func KubePrometheusStackValues(a *Args) map[string]any {
 		"kubeEtcd":              map[string]any{"enabled": false},
 		"kubeProxy":             map[string]any{"enabled": false},
 		"kube-state-metrics":    map[string]any{"nodeSelector": sel},
-		// Node metrics from every node, GPU nodes included.
-		"prometheus-node-exporter": map[string]any{"tolerations": []any{map[string]any{"operator": "Exists"}}},
+		// Node metrics from every node, GPU nodes included. hostNetwork,
+		// hostPID and hostPath volumes need the privileged Pod Security
+		// level: the subchart's namespaceOverride (prometheus-node-exporter
+		// 4.56.1, templates/_helpers.tpl, used by every object it renders,
+		// ServiceMonitor included) puts it in HostNamespace, out of the
+		// restricted one. Its rules and dashboards select it by job label,
+		// not by namespace.
+		"prometheus-node-exporter": map[string]any{
+			"namespaceOverride": HostNamespace,
+			"tolerations":       []any{map[string]any{"operator": "Exists"}},
+		},
 	}
 }
 

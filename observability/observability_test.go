@@ -285,3 +285,86 @@ func TestAlertReceiverNeedsURL(t *testing.T) {
 		t.Errorf("receiver none sets alertmanager.config: %v", am["config"])
 	}
 }
+
+// Issue 14, defect 4: every namespace the stack owns enforces the
+// strictest Pod Security level its pods pass, and the pods that need the
+// host (the DCGM exporter, node-exporter) are the only ones in the
+// privileged one. tests/crd/kubeapi checks the same pods on a real API
+// server.
+func TestPodSecurity(t *testing.T) {
+	t.Parallel()
+	res, err := render.RunComponent("us-east-1", render.WithKubernetes(func(ctx *pulumi.Context, provider *kubernetes.Provider) error {
+		_, err := NewStack(ctx, "obs", &Args{
+			Partition: "aws", ClusterName: pulumi.String("llm-test"), EBSCSIVersion: "v1.66.0-eksbuild.1", RoleNamePrefix: "llm-test",
+			Retention: "15d", StorageGiB: 50, ErrorRatioTarget: 0.01, Models: testModels, ModelNamespace: "models",
+			GPUPool: "gpu-l4", GPUNodeSelector: map[string]string{"llm-platform/pool": "gpu-l4"}, GPUTaintKey: "nvidia.com/gpu",
+			Provider: provider,
+		})
+		return err
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	enforced := map[string]string{}
+	for _, n := range res.OfType("kubernetes:core/v1:Namespace") {
+		labels, _ := n.Input("metadata.labels")
+		m, _ := labels.(map[string]any)
+		level, _ := m["pod-security.kubernetes.io/enforce"].(string)
+		enforced[n.String("metadata.name")] = level
+	}
+	if enforced[Namespace] != "restricted" || enforced[HostNamespace] != "privileged" || len(enforced) != 2 {
+		t.Errorf("namespaces enforce %v, want %s restricted and %s privileged", enforced, Namespace, HostNamespace)
+	}
+
+	kps := res.Named("kubernetes:helm.sh/v3:Release", "obs-kube-prometheus-stack")
+	dcgm := res.Named("kubernetes:helm.sh/v3:Release", "obs-dcgm-exporter")
+	hostNS := res.Named("kubernetes:core/v1:Namespace", "obs-host-namespace")
+	if hostNS == nil {
+		t.Fatalf("no namespace %s for the pods that need the host", HostNamespace)
+	}
+	for _, r := range []*render.Resource{kps, dcgm} {
+		if !containsURN(r.DependsOn, hostNS.URN) {
+			t.Errorf("%s does not wait for namespace %s, where it puts pods", r.Name, HostNamespace)
+		}
+	}
+	releases := []struct {
+		namespace string
+		values    map[string]any
+		pods      []chartdefaults.Pod
+	}{
+		{kps.String("namespace"), kps.Inputs["values"].(map[string]any), chartdefaults.KubePrometheusStack},
+		{dcgm.String("namespace"), dcgm.Inputs["values"].(map[string]any), chartdefaults.DCGMExporter},
+	}
+	for _, rel := range releases {
+		for _, p := range rel.pods {
+			ns := p.Namespace(rel.namespace, rel.values)
+			want := Namespace
+			if needsHost(p.Spec(rel.values)) {
+				want = HostNamespace
+			}
+			if ns != want {
+				t.Errorf("%s runs in %s, want %s (it needs the host: %v)", p.Component, ns, want, want == HostNamespace)
+			}
+		}
+	}
+}
+
+// needsHost reports whether a pod spec needs the privileged Pod Security
+// level for its host access (the baseline level's checks).
+func needsHost(spec map[string]any) bool {
+	if spec["hostNetwork"] == true || spec["hostPID"] == true || spec["hostIPC"] == true {
+		return true
+	}
+	vols, _ := spec["volumes"].([]any)
+	for _, v := range vols {
+		if _, ok := v.(map[string]any)["hostPath"]; ok {
+			return true
+		}
+	}
+	for _, c := range spec["containers"].([]any) {
+		if sc, ok := c.(map[string]any)["securityContext"].(map[string]any); ok && sc["privileged"] == true {
+			return true
+		}
+	}
+	return false
+}

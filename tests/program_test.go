@@ -385,3 +385,48 @@ func TestModelWorkloads(t *testing.T) {
 		t.Errorf("routed names %v", served)
 	}
 }
+
+// Prometheus runs in the kube-prometheus-stack release's namespace, and
+// the models' NetworkPolicies admit scrapes by namespace: moving the
+// privileged exporters out of it (issue 14, defect 4) must leave that
+// namespace the one the vLLM pods accept.
+func TestPrometheusMayScrapeVLLM(t *testing.T) {
+	t.Parallel()
+	for name, stack := range stacks {
+		res := mustRun(t, loadStack(t, stack))
+		var kps *render.Resource
+		for _, r := range res.OfType("kubernetes:helm.sh/v3:Release") {
+			if r.String("name") == "kube-prometheus-stack" {
+				kps = &r
+			}
+		}
+		if kps == nil {
+			continue
+		}
+		prometheusNS, checked := kps.String("namespace"), 0
+		for _, np := range res.OfType("kubernetes:networking.k8s.io/v1:NetworkPolicy") {
+			if np.String("spec.podSelector.matchLabels.llm-platform/component") != "vllm" {
+				continue
+			}
+			checked++
+			ingress, _ := np.Input("spec.ingress")
+			allowed := false
+			for _, rule := range ingress.([]any) {
+				from, _ := rule.(map[string]any)["from"].([]any)
+				for _, peer := range from {
+					sel, _ := peer.(map[string]any)["namespaceSelector"].(map[string]any)
+					labels, _ := sel["matchLabels"].(map[string]any)
+					if labels["kubernetes.io/metadata.name"] == prometheusNS {
+						allowed = true
+					}
+				}
+			}
+			if !allowed {
+				t.Errorf("%s: NetworkPolicy %s does not admit Prometheus' namespace %s", name, np.Name, prometheusNS)
+			}
+		}
+		if checked == 0 {
+			t.Errorf("%s: no vLLM NetworkPolicy found", name)
+		}
+	}
+}

@@ -7,12 +7,14 @@ import (
 	"maps"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
 	"github.com/llm-platform/llm-platform/observability/chartdefaults"
@@ -24,6 +26,7 @@ import (
 // charts' sources.
 var unrenderedChartPods = map[string][]chartdefaults.Pod{
 	versions.DCGMExporterRepo + "/dcgm-exporter": chartdefaults.DCGMExporter,
+	versions.KubePrometheusStackChart:            chartdefaults.KubePrometheusStack,
 }
 
 // chartDefaultPods builds, for every release of a golden stack whose chart
@@ -45,7 +48,7 @@ func chartDefaultPods(s stackRender) []target {
 				file:  file,
 				via:   spec.label() + " as recorded in observability/chartdefaults from " + p.Source,
 				obj:   pod,
-				podOf: fmt.Sprintf("%s %s (chart defaults + golden values)", spec.key(), p.Component),
+				podOf: fmt.Sprintf("%s chart defaults + golden values: %s", path.Base(spec.Chart), p.Component),
 			})
 		}
 	}
@@ -71,7 +74,8 @@ func TestUnrenderedChartPodsOnRealAPIServer(t *testing.T) {
 				return
 			}
 			total += len(pods)
-			if _, err := c.prepare(t, s, slices.Concat(s.objects, pods)); err != nil {
+			declared, err := c.prepare(t, s, slices.Concat(s.objects, pods))
+			if err != nil {
 				t.Fatal(err)
 			}
 			for _, o := range c.run(pods) {
@@ -85,10 +89,49 @@ func TestUnrenderedChartPodsOnRealAPIServer(t *testing.T) {
 				ns := o.target.obj["metadata"].(map[string]any)["namespace"]
 				t.Logf("%s: %s accepted in namespace %v", o.target.file, o.target.object(), ns)
 			}
+			checkStrictestLevel(t, c, declared, slices.Concat(pods, withPods(s.objects)), pods)
 		})
 	}
 	if total == 0 {
 		t.Error("no golden stack installs a chart recorded in chartdefaults: the check checked nothing")
+	}
+}
+
+// checkStrictestLevel: every namespace the chart pods run in (the
+// observability namespaces) enforces exactly the strictest Pod Security
+// level all its pods pass, golden and chart pods alike: nothing weaker
+// (issue 14, defect 4: monitoring enforced nothing) and nothing its pods
+// fail.
+func checkStrictestLevel(t *testing.T, c *cluster, declared map[string]map[string]string, all, chartPods []target) {
+	t.Helper()
+	namespaces := map[string]bool{}
+	for _, p := range chartPods {
+		namespaces[(&unstructured.Unstructured{Object: p.obj}).GetNamespace()] = true
+	}
+	for _, ns := range slices.Sorted(maps.Keys(namespaces)) {
+		strictest, n := "restricted", 0
+		var why []string
+		for _, tg := range all {
+			if tg.podOf == "" || (&unstructured.Unstructured{Object: tg.obj}).GetNamespace() != ns {
+				continue
+			}
+			n++
+			level, err := c.strictestLevel(tg.obj)
+			if err != nil {
+				t.Errorf("%s: %s: probing its Pod Security level: %v", tg.where(), tg.object(), err)
+				continue
+			}
+			if podSecurityRank[level] < podSecurityRank[strictest] {
+				strictest = level
+			}
+			why = append(why, tg.podOf+": "+level)
+		}
+		got := declared[ns]["pod-security.kubernetes.io/enforce"]
+		if got != strictest {
+			t.Errorf("namespace %s enforces Pod Security %q, but the strictest level its %d Pods all pass is %q (%s): enforce that", ns, got, n, strictest, strings.Join(why, "; "))
+			continue
+		}
+		t.Logf("namespace %s enforces %q, the strictest level its %d Pods pass (%s)", ns, got, n, strings.Join(why, "; "))
 	}
 }
 
