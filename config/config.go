@@ -31,6 +31,11 @@ type Config struct {
 	// gated models); valid only when HasHuggingFaceToken is true.
 	HuggingFaceToken    pulumi.StringOutput
 	HasHuggingFaceToken bool
+	// AlertWebhookURL is the secret key alertWebhookUrl, where
+	// observability.alerts.receiver sends alerts; valid only when
+	// HasAlertWebhookURL is true.
+	AlertWebhookURL    pulumi.StringOutput
+	HasAlertWebhookURL bool
 }
 
 // Network configures the VPC.
@@ -224,7 +229,28 @@ type Observability struct {
 	StorageGiB int `json:"storageGiB"`
 	// ErrorRatioTarget is the SLO error ratio per model (0.01 = 1%).
 	ErrorRatioTarget float64 `json:"errorRatioTarget"`
+	// Alerts says where Alertmanager sends the alerts.
+	Alerts Alerts `json:"alerts"`
 }
+
+// Alerts configures Alertmanager's receiver.
+type Alerts struct {
+	// Receiver is "none" (alerts are only seen in Alertmanager and
+	// Prometheus), "webhook" (Alertmanager's webhook JSON is POSTed to the
+	// secret alertWebhookUrl) or "slack" (alertWebhookUrl is a Slack
+	// incoming-webhook URL).
+	Receiver string `json:"receiver"`
+}
+
+// Alert receivers.
+const (
+	AlertReceiverNone    = "none"
+	AlertReceiverWebhook = "webhook"
+	AlertReceiverSlack   = "slack"
+)
+
+// AlertReceivers are the values of observability.alerts.receiver.
+var AlertReceivers = []string{AlertReceiverNone, AlertReceiverWebhook, AlertReceiverSlack}
 
 // ServedNames lists the OpenAI model names the model answers to: its own
 // served name, then each LoRA adapter.

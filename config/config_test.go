@@ -42,6 +42,15 @@ func TestPulumiYAMLDefaultsMatchGoDefaults(t *testing.T) {
 			}
 			continue
 		}
+		if slices.Contains(SecretKeys, k) {
+			// An optional secret: the CLI requires every declared key
+			// that has no default, so it defaults to "" (unset), and the
+			// program, not the CLI, refuses it in plain text.
+			if decl.Type != "string" || decl.Default != "" {
+				t.Errorf("Pulumi.yaml: optional secret key %s must be a string with default \"\" (got type %q, default %v)", k, decl.Type, decl.Default)
+			}
+			continue
+		}
 		if decl.Default == nil {
 			t.Errorf("Pulumi.yaml: key %s has no default", k)
 			continue
@@ -154,5 +163,47 @@ func TestBucketName(t *testing.T) {
 		if got := BucketName(tt.prefix, tt.stack, tt.region, tt.account); got != tt.want {
 			t.Errorf("BucketName(%q, %q) = %q, want %q", tt.prefix, tt.stack, got, tt.want)
 		}
+	}
+}
+
+// observability.alerts.receiver and the secret alertWebhookUrl go together:
+// a receiver needs the URL, and a URL with no receiver is a mistake. The
+// URL's value never reaches Parse, so no error can show it.
+func TestAlertReceiverNeedsTheWebhookURL(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name, receiver string
+		urlSet         bool
+		wantErr        string // "" when valid
+	}{
+		{"default: no receiver, no URL", "", false, ""},
+		{"webhook with URL", "webhook", true, ""},
+		{"slack with URL", "slack", true, ""},
+		{"webhook without URL", "webhook", false, `"llm-platform:observability.alerts.receiver" (value "webhook"): sends alerts to the URL in the secret alertWebhookUrl, which is not set`},
+		{"slack without URL", "slack", false, `"llm-platform:observability.alerts.receiver" (value "slack"): sends alerts to the URL in the secret alertWebhookUrl, which is not set`},
+		{"URL without receiver", "none", true, `"llm-platform:alertWebhookUrl" (value [secret]): is set, but observability.alerts.receiver is "none"`},
+		{"URL, receiver left to the default", "", true, `"llm-platform:alertWebhookUrl" (value [secret]): is set, but observability.alerts.receiver is "none"`},
+		{"unknown receiver", "pagerduty", true, `"llm-platform:observability.alerts.receiver" (value "pagerduty"): must be one of none, webhook, slack`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			in := Input{Stack: "dev", Values: map[string]string{"cluster": `{"endpointPublicAccess": false}`}, Secrets: map[string]bool{AlertWebhookURLKey: tt.urlSet}}
+			if tt.receiver != "" {
+				in.Values["observability"] = `{"alerts": {"receiver": "` + tt.receiver + `"}}`
+			}
+			c, err := Parse(in)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tt.wantErr == "":
+				if c.HasAlertWebhookURL != tt.urlSet {
+					t.Errorf("HasAlertWebhookURL = %v, want %v", c.HasAlertWebhookURL, tt.urlSet)
+				}
+			case err == nil:
+				t.Fatalf("accepted, want %s", tt.wantErr)
+			case !strings.Contains(err.Error(), tt.wantErr):
+				t.Errorf("error %v\nwant %s", err, tt.wantErr)
+			}
+		})
 	}
 }

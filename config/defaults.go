@@ -75,7 +75,11 @@ func DefaultGateway() Gateway {
 
 // DefaultObservability is the observability key when the stack does not set it.
 func DefaultObservability() Observability {
-	return Observability{Enabled: true, Retention: "15d", StorageGiB: 50, ErrorRatioTarget: 0.01}
+	return Observability{
+		Enabled: true, Retention: "15d", StorageGiB: 50, ErrorRatioTarget: 0.01,
+		// No receiver until the stack names one and sets its URL secret.
+		Alerts: Alerts{Receiver: AlertReceiverNone},
+	}
 }
 
 // DefaultModel holds the per-model defaults; Name, HFRepo, Revision and

@@ -22,6 +22,20 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 		Stack:   ctx.Stack(),
 		Region:  pconfig.New(ctx, "aws").Get("region"),
 		Values:  map[string]string{},
+		Secrets: map[string]bool{},
+	}
+	// Secrets must arrive as secrets: a plain value would land in the
+	// state and in preview output in clear text. Empty is unset (the
+	// project default of an optional secret key, see Pulumi.yaml).
+	for _, k := range SecretKeys {
+		full := ctx.Project() + ":" + k
+		if v, ok := ctx.GetConfig(full); !ok || v == "" {
+			continue
+		}
+		if !ctx.IsConfigSecret(full) {
+			return nil, fmt.Errorf("config key %q must be set with --secret (pulumi config set --secret %s <value>)", full, k)
+		}
+		in.Secrets[k] = true
 	}
 	// Every key of the project's namespace, not only the known ones: the
 	// Pulumi CLI checks declared keys for presence and type but passes
@@ -50,15 +64,12 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The token must arrive as a secret: a plain value would land in the
-	// state and in preview output in clear text.
-	tokenKey := ctx.Project() + ":huggingFaceToken"
-	if _, ok := ctx.GetConfig(tokenKey); ok {
-		if !ctx.IsConfigSecret(tokenKey) {
-			return nil, fmt.Errorf("config key %q must be set with --secret (pulumi config set --secret huggingFaceToken <token>)", tokenKey)
-		}
+	if in.Secrets["huggingFaceToken"] {
 		c.HuggingFaceToken = project.RequireSecret("huggingFaceToken")
 		c.HasHuggingFaceToken = true
+	}
+	if in.Secrets[AlertWebhookURLKey] {
+		c.AlertWebhookURL = project.RequireSecret(AlertWebhookURLKey)
 	}
 	return c, nil
 }

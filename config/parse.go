@@ -15,7 +15,11 @@ import (
 var Keys = []string{"network", "cluster", "llm", "gpu", "storage", "gateway", "models", "observability", "tags"}
 
 // SecretKeys are project config keys that must be Pulumi secrets.
-var SecretKeys = []string{"huggingFaceToken"}
+var SecretKeys = []string{"huggingFaceToken", AlertWebhookURLKey}
+
+// AlertWebhookURLKey is the secret key holding the URL the alert receiver
+// posts to.
+const AlertWebhookURLKey = "alertWebhookUrl"
 
 // Input is the raw stack configuration: each key of Keys mapped to its JSON
 // value as Pulumi passes it to the program. Missing keys take their defaults.
@@ -24,6 +28,9 @@ type Input struct {
 	Stack   string
 	Region  string
 	Values  map[string]string
+	// Secrets says which of SecretKeys the stack sets. Their values never
+	// reach Parse (nor its errors); Load reads them as secret outputs.
+	Secrets map[string]bool
 }
 
 // Parse decodes, defaults and validates a stack configuration. It never
@@ -42,6 +49,9 @@ func Parse(in Input) (*Config, error) {
 		Models:        []Model{},
 		Observability: DefaultObservability(),
 		Tags:          map[string]string{},
+		// Known before validation: the receiver needs it, and it must not
+		// be set without one.
+		HasAlertWebhookURL: in.Secrets[AlertWebhookURLKey],
 	}
 	var errs Errors
 	known := map[string]bool{}
@@ -215,8 +225,14 @@ func (es *Errors) add(key string, value any, format string, args ...any) {
 	*es = append(*es, FieldError{Key: key, Value: show(value), Msg: fmt.Sprintf(format, args...)})
 }
 
+// hidden stands for a secret's value in an error message.
+type hidden struct{}
+
 // show renders a value for an error message the way the user would write it.
 func show(v any) string {
+	if _, ok := v.(hidden); ok {
+		return "[secret]"
+	}
 	if s, ok := v.(string); ok {
 		return fmt.Sprintf("%q", s)
 	}

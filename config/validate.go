@@ -403,6 +403,20 @@ func (c *Config) validateObservability(errs *Errors) {
 	if o.ErrorRatioTarget <= 0 || o.ErrorRatioTarget > 0.5 {
 		errs.add("observability.errorRatioTarget", o.ErrorRatioTarget, "must be above 0 and at most 0.5")
 	}
+	// The URL is a secret (it carries a token): it is checked for
+	// presence only, and never shown.
+	switch r := o.Alerts.Receiver; {
+	case !slices.Contains(AlertReceivers, r):
+		errs.add("observability.alerts.receiver", r, "must be one of %s", strings.Join(AlertReceivers, ", "))
+	case r != AlertReceiverNone && !c.HasAlertWebhookURL:
+		errs.add("observability.alerts.receiver", r,
+			"sends alerts to the URL in the secret %[1]s, which is not set: pulumi config set --secret %[1]s <url> "+
+				"(a Slack incoming-webhook URL for slack), or set the receiver to %[2]q", AlertWebhookURLKey, AlertReceiverNone)
+	case r == AlertReceiverNone && c.HasAlertWebhookURL:
+		errs.add(AlertWebhookURLKey, hidden{},
+			"is set, but observability.alerts.receiver is %q, so nothing would use it: set the receiver to %s or %s, "+
+				"or pulumi config rm %s", r, AlertReceiverWebhook, AlertReceiverSlack, AlertWebhookURLKey)
+	}
 }
 
 func (c *Config) validateTags(errs *Errors) {

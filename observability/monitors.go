@@ -5,8 +5,32 @@ import (
 	"github.com/llm-platform/llm-platform/observability/metrics"
 )
 
-// Namespace holds the metrics stack, its monitors and rules.
+// Namespace holds the metrics stack, its monitors and rules: Prometheus,
+// Alertmanager, Grafana, the Prometheus operator and kube-state-metrics.
+// It enforces the restricted Pod Security level.
 const Namespace = "monitoring"
+
+// HostNamespace holds the per-node exporters that need the host: the
+// DCGM exporter (privileged, for the GPUs) and node-exporter (hostNetwork,
+// hostPID, hostPath). It is the one observability namespace that admits
+// privileged pods, so nothing else is put there.
+const HostNamespace = "monitoring-host"
+
+// Pod Security levels the namespaces enforce (and warn about, so that a
+// workload whose pods would be refused is flagged when it is applied, not
+// only when its controller fails to create pods). They are the strictest
+// each namespace's pods pass; tests/crd/kubeapi checks both against a real
+// kube-apiserver, with the pods of the charts as package chartdefaults
+// records them.
+var namespaceLabels = map[string]map[string]string{
+	Namespace: {
+		"pod-security.kubernetes.io/enforce": "restricted",
+		"pod-security.kubernetes.io/warn":    "restricted",
+	},
+	HostNamespace: {
+		"pod-security.kubernetes.io/enforce": "privileged",
+	},
+}
 
 // PrometheusURL is the in-cluster Prometheus (the kube-prometheus-stack
 // release uses fullnameOverride "kps", so the Service is kps-prometheus).

@@ -48,6 +48,11 @@ type Args struct {
 	// KarpenterNamespace and KEDANamespace hold the controllers to scrape.
 	KarpenterNamespace string
 	KEDANamespace      string
+	// AlertReceiver is observability.alerts.receiver: "none" (or empty),
+	// "webhook" or "slack". AlertWebhookURL, a secret, is where webhook
+	// and slack post; required by them.
+	AlertReceiver   string
+	AlertWebhookURL pulumi.StringInput
 
 	Provider  *kubernetes.Provider
 	DependsOn []pulumi.Resource
@@ -77,8 +82,16 @@ func (a *Args) validate() error {
 		return fmt.Errorf("observability: config key observability.storageGiB = %d: at least 10", a.StorageGiB)
 	case a.Retention == "":
 		return fmt.Errorf("observability: config key observability.retention is empty")
+	case a.AlertReceiver != "" && a.AlertReceiver != ReceiverNone && a.AlertReceiver != ReceiverWebhook && a.AlertReceiver != ReceiverSlack:
+		return fmt.Errorf("observability: config key observability.alerts.receiver = %q: must be %s, %s or %s", a.AlertReceiver, ReceiverNone, ReceiverWebhook, ReceiverSlack)
+	case a.sendsAlerts() && a.AlertWebhookURL == nil:
+		return fmt.Errorf("observability: config key observability.alerts.receiver = %q needs the secret alertWebhookUrl", a.AlertReceiver)
 	}
 	return nil
+}
+
+func (a *Args) sendsAlerts() bool {
+	return a.AlertReceiver == ReceiverWebhook || a.AlertReceiver == ReceiverSlack
 }
 
 // NewStack installs the EBS CSI driver and gp3 class, kube-prometheus-stack,
@@ -102,7 +115,13 @@ func NewStack(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 		return nil, err
 	}
 	ns, err := corev1.NewNamespace(ctx, name+"-namespace", &corev1.NamespaceArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(Namespace)},
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(Namespace), Labels: pulumi.ToStringMap(namespaceLabels[Namespace])},
+	}, parent, k8s)
+	if err != nil {
+		return nil, err
+	}
+	hostNS, err := corev1.NewNamespace(ctx, name+"-host-namespace", &corev1.NamespaceArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(HostNamespace), Labels: pulumi.ToStringMap(namespaceLabels[HostNamespace])},
 	}, parent, k8s)
 	if err != nil {
 		return nil, err
@@ -120,13 +139,32 @@ func NewStack(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 	if err != nil {
 		return nil, err
 	}
+	// node-exporter goes to HostNamespace (namespaceOverride below).
+	kpsDeps := []pulumi.Resource{ns, hostNS, storageClass, adminSecret}
+	if args.sendsAlerts() {
+		// The URL carries its credential (a Slack webhook URL is one): it
+		// lives in this Secret only, which Alertmanager mounts and reads
+		// through url_file / api_url_file. The Helm release's values, its
+		// stored release record and the generated Alertmanager config
+		// hold the file path, never the URL.
+		receiverSecret, err := corev1.NewSecret(ctx, name+"-alert-receiver", &corev1.SecretArgs{
+			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(ReceiverSecretName), Namespace: ns.Metadata.Name()},
+			StringData: pulumi.StringMap{
+				receiverSecretKey: pulumi.ToSecret(args.AlertWebhookURL.ToStringOutput()).(pulumi.StringOutput),
+			},
+		}, parent, k8s)
+		if err != nil {
+			return nil, err
+		}
+		kpsDeps = append(kpsDeps, receiverSecret)
+	}
 	kps, err := helmv3.NewRelease(ctx, name+"-kube-prometheus-stack", &helmv3.ReleaseArgs{
 		Name:      pulumi.String("kube-prometheus-stack"),
 		Chart:     pulumi.String(versions.KubePrometheusStackChart),
 		Version:   pulumi.String(versions.KubePrometheusStackVersion),
 		Namespace: pulumi.String(Namespace),
 		Values:    pulumi.ToMap(KubePrometheusStackValues(args)),
-	}, parent, k8s, pulumi.DependsOn(append([]pulumi.Resource{ns, storageClass, adminSecret}, args.DependsOn...)))
+	}, parent, k8s, pulumi.DependsOn(append(kpsDeps, args.DependsOn...)))
 	if err != nil {
 		return nil, err
 	}
@@ -136,9 +174,14 @@ func NewStack(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 		Chart:          pulumi.String("dcgm-exporter"),
 		RepositoryOpts: &helmv3.RepositoryOptsArgs{Repo: pulumi.String(versions.DCGMExporterRepo)},
 		Version:        pulumi.String(versions.DCGMExporterVersion),
-		Namespace:      pulumi.String(Namespace),
-		Values:         pulumi.ToMap(DCGMExporterValues(args.GPUNodeSelector, args.GPUTaintKey)),
-	}, parent, k8s, pulumi.DependsOn([]pulumi.Resource{kps})); err != nil {
+		// Privileged: its own namespace, not the restricted one. Its
+		// ServiceMonitor goes along and selects its Service there (the
+		// chart's templates/service-monitor.yaml), and Prometheus selects
+		// ServiceMonitors in every namespace (serviceMonitorNamespaceSelector
+		// {}, the chart default).
+		Namespace: pulumi.String(HostNamespace),
+		Values:    pulumi.ToMap(DCGMExporterValues(args.GPUNodeSelector, args.GPUTaintKey)),
+	}, parent, k8s, pulumi.DependsOn([]pulumi.Resource{kps, hostNS})); err != nil {
 		return nil, err
 	}
 
@@ -203,10 +246,7 @@ func KubePrometheusStackValues(a *Args) map[string]any {
 				"resources":        map[string]any{"requests": map[string]any{"storage": fmt.Sprintf("%dGi", a.StorageGiB)}},
 			}}},
 		}},
-		"alertmanager": map[string]any{"alertmanagerSpec": map[string]any{
-			"nodeSelector": sel,
-			"resources":    map[string]any{"requests": map[string]any{"cpu": "20m", "memory": "64Mi"}},
-		}},
+		"alertmanager": alertmanagerValues(a, sel),
 		"grafana": map[string]any{
 			"fullnameOverride": "kps-grafana",
 			"nodeSelector":     sel,
@@ -216,9 +256,35 @@ func KubePrometheusStackValues(a *Args) map[string]any {
 			}},
 		},
 		"prometheusOperator": map[string]any{"nodeSelector": sel},
-		"kube-state-metrics": map[string]any{"nodeSelector": sel},
-		// Node metrics from every node, GPU nodes included.
-		"prometheus-node-exporter": map[string]any{"tolerations": []any{map[string]any{"operator": "Exists"}}},
+		// What EKS hides. kube-controller-manager, kube-scheduler and etcd
+		// run in the AWS-managed control plane: no pod or endpoint of
+		// theirs is in the cluster, so absent(up{job=...}) alerts such as
+		// KubeControllerManagerDown and KubeSchedulerDown fire forever.
+		// The kube-proxy addon serves its metrics on 127.0.0.1:10249 only
+		// and EKS reverts edits to its config (aws/containers-roadmap#657,
+		// prometheus-community/helm-charts#977), so its targets stay down
+		// and KubeProxyDown fires. In kube-prometheus-stack 88.x each
+		// <component>.enabled: false drops the component's Service,
+		// ServiceMonitor and default rules alike (the rule files under
+		// templates/prometheus/rules-1.14/ for the controller manager,
+		// scheduler, etcd and kube-proxy are all gated on it; values.yaml
+		// and templates read at tag kube-prometheus-stack-88.5.3).
+		"kubeControllerManager": map[string]any{"enabled": false},
+		"kubeScheduler":         map[string]any{"enabled": false},
+		"kubeEtcd":              map[string]any{"enabled": false},
+		"kubeProxy":             map[string]any{"enabled": false},
+		"kube-state-metrics":    map[string]any{"nodeSelector": sel},
+		// Node metrics from every node, GPU nodes included. hostNetwork,
+		// hostPID and hostPath volumes need the privileged Pod Security
+		// level: the subchart's namespaceOverride (prometheus-node-exporter
+		// 4.56.1, templates/_helpers.tpl, used by every object it renders,
+		// ServiceMonitor included) puts it in HostNamespace, out of the
+		// restricted one. Its rules and dashboards select it by job label,
+		// not by namespace.
+		"prometheus-node-exporter": map[string]any{
+			"namespaceOverride": HostNamespace,
+			"tolerations":       []any{map[string]any{"operator": "Exists"}},
+		},
 	}
 }
 
@@ -232,7 +298,20 @@ func DCGMExporterValues(gpuNodeSelector map[string]string, taintKey string) map[
 		// Bottlerocket exposes all GPUs (NVIDIA_VISIBLE_DEVICES=all) to
 		// privileged containers only; without it NVML fails to initialize.
 		// The exporter requests no GPU, so it never takes one from a model.
-		"securityContext": map[string]any{"privileged": true},
+		//
+		// Helm merges this map into the chart's default securityContext
+		// (chartdefaults.DCGMExporter: since chart 4.7.0 it carries
+		// allowPrivilegeEscalation: false and capabilities add SYS_ADMIN,
+		// drop ALL), and kube-apiserver refuses privileged: true with
+		// allowPrivilegeEscalation: false (ValidateSecurityContext,
+		// k8s.io/kubernetes v1.35.4 pkg/apis/core/validation). A
+		// privileged container escalates anyway, so it is set true, not
+		// nulled: explicit, and independent of how a null survives Pulumi
+		// and Helm. The chart's capabilities are left alone: containerd
+		// (1.7 and 2.x, internal/cri/server/container_create.go) applies
+		// them and then, for a privileged container, oci.WithPrivileged,
+		// which grants every capability; the drop has no effect.
+		"securityContext": map[string]any{"privileged": true, "allowPrivilegeEscalation": true},
 		"resources": map[string]any{
 			"requests": map[string]any{"cpu": "100m", "memory": "128Mi"},
 			"limits":   map[string]any{"memory": "512Mi"},

@@ -2,12 +2,14 @@ package observability
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/llm-platform/llm-platform/observability/chartdefaults"
 	"github.com/llm-platform/llm-platform/render"
 )
 
@@ -158,6 +160,209 @@ func TestStackComponent(t *testing.T) {
 func containsURN(list []string, urn string) bool {
 	for _, u := range list {
 		if u == urn {
+			return true
+		}
+	}
+	return false
+}
+
+// Issue 14, defect 1: Helm merges our securityContext into the chart's
+// default (allowPrivilegeEscalation: false since chart 4.7.0), and
+// kube-apiserver refuses privileged with allowPrivilegeEscalation false
+// (ValidateSecurityContext, k8s.io/kubernetes pkg/apis/core/validation).
+// tests/crd/kubeapi dry-runs the same merged Pod on a real API server.
+func TestDCGMExporterSecurityContextAfterHelmMerge(t *testing.T) {
+	t.Parallel()
+	values := DCGMExporterValues(map[string]string{"llm-platform/pool": "gpu-l4"}, "nvidia.com/gpu")
+	if len(chartdefaults.DCGMExporter) != 1 {
+		t.Fatalf("dcgm-exporter chart has %d pods, want its one DaemonSet", len(chartdefaults.DCGMExporter))
+	}
+	spec := chartdefaults.DCGMExporter[0].Spec(values)
+	sc := spec["containers"].([]any)[0].(map[string]any)["securityContext"].(map[string]any)
+	// Bottlerocket gives the exporter the GPUs only if it is privileged.
+	if sc["privileged"] != true {
+		t.Errorf("merged securityContext %v is not privileged: NVML cannot see the GPUs on Bottlerocket", sc)
+	}
+	if ape, set := sc["allowPrivilegeEscalation"]; set && ape == false && sc["privileged"] == true {
+		t.Errorf("merged securityContext %v: kube-apiserver refuses it: cannot set `allowPrivilegeEscalation` to false and `privileged` to true", sc)
+	}
+}
+
+// Issue 14, defect 3: EKS hides the controller manager, scheduler and
+// etcd, and its kube-proxy serves metrics on loopback only: their scrapes
+// and default rules must be off, or their "down" alerts never clear.
+func TestKubePrometheusStackSkipsWhatEKSHides(t *testing.T) {
+	t.Parallel()
+	values := KubePrometheusStackValues(&Args{Retention: "15d", StorageGiB: 50})
+	for _, component := range []string{"kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy"} {
+		c, _ := values[component].(map[string]any)
+		if c == nil || c["enabled"] != false {
+			t.Errorf("values.%s = %v, want enabled: false (EKS hides it; its absent-target alerts would fire forever)", component, values[component])
+		}
+	}
+	// What EKS does expose stays scraped.
+	for _, component := range []string{"kubeApiServer", "kubelet", "coreDns", "kubeStateMetrics", "nodeExporter"} {
+		if c, ok := values[component].(map[string]any); ok && c["enabled"] == false {
+			t.Errorf("values.%s is turned off, but EKS exposes it", component)
+		}
+	}
+}
+
+// Issue 14, defect 3: with a receiver, Alertmanager routes critical and
+// warning alerts to it; the URL (a credential) stays a secret end to end:
+// only the Secret holds it, the Helm values hold its file path.
+func TestAlertReceiver(t *testing.T) {
+	t.Parallel()
+	const url = "https://hooks.slack.com/services/T000/B000/doNotLeakThisURL"
+	for _, receiver := range []string{ReceiverWebhook, ReceiverSlack} {
+		t.Run(receiver, func(t *testing.T) {
+			t.Parallel()
+			res, err := render.RunComponent("us-east-1", render.WithKubernetes(func(ctx *pulumi.Context, provider *kubernetes.Provider) error {
+				_, err := NewStack(ctx, "obs", &Args{
+					Partition: "aws", ClusterName: pulumi.String("llm-test"), EBSCSIVersion: "v1.66.0-eksbuild.1", RoleNamePrefix: "llm-test",
+					Retention: "15d", StorageGiB: 50, ErrorRatioTarget: 0.01, Models: testModels, ModelNamespace: "models",
+					GPUPool: "gpu-l4", GPUNodeSelector: map[string]string{"llm-platform/pool": "gpu-l4"}, GPUTaintKey: "nvidia.com/gpu",
+					AlertReceiver: receiver, AlertWebhookURL: pulumi.ToSecret(pulumi.String(url)).(pulumi.StringOutput),
+					Provider: provider,
+				})
+				return err
+			}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := res.ResourcesJSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(b), url) || strings.Contains(string(b), "doNotLeak") {
+				t.Error("the receiver URL appears in clear text in the render")
+			}
+			secret := res.Named("kubernetes:core/v1:Secret", "obs-alert-receiver")
+			if secret == nil || secret.String("metadata.name") != ReceiverSecretName || secret.String("metadata.namespace") != Namespace ||
+				secret.Inputs["stringData"] != render.Secret {
+				t.Fatalf("receiver Secret = %+v, want %s/%s with secret stringData", secret, Namespace, ReceiverSecretName)
+			}
+			kps := res.Named("kubernetes:helm.sh/v3:Release", "obs-kube-prometheus-stack")
+			if !containsURN(kps.DependsOn, secret.URN) {
+				t.Error("kube-prometheus-stack does not wait for the receiver Secret Alertmanager mounts")
+			}
+			if got := kps.String("values.alertmanager.alertmanagerSpec.secrets.0"); got != ReceiverSecretName {
+				t.Errorf("Alertmanager mounts %q, want the receiver Secret", got)
+			}
+			field := map[string]string{ReceiverWebhook: "webhook_configs", ReceiverSlack: "slack_configs"}[receiver]
+			file := map[string]string{ReceiverWebhook: "url_file", ReceiverSlack: "api_url_file"}[receiver]
+			if got := kps.String("values.alertmanager.config.receivers.1." + field + ".0." + file); got != "/etc/alertmanager/secrets/alertmanager-receiver/url" {
+				t.Errorf("%s %s = %q, want the mounted Secret's url key", field, file, got)
+			}
+			for i, severity := range []string{"critical", "warning"} {
+				p := fmt.Sprintf("values.alertmanager.config.route.routes.%d.", i)
+				if kps.String(p+"receiver") != "platform" || kps.String(p+"matchers.0") != `severity = "`+severity+`"` {
+					t.Errorf("route %d = receiver %q matchers %q, want %s alerts to platform", i, kps.String(p+"receiver"), kps.String(p+"matchers.0"), severity)
+				}
+			}
+			if kps.String("values.alertmanager.config.route.receiver") != "null" || kps.String("values.alertmanager.config.receivers.0.name") != "null" {
+				t.Error(`alerts of other severities (Watchdog, info) must stay in "null"`)
+			}
+		})
+	}
+}
+
+func TestAlertReceiverNeedsURL(t *testing.T) {
+	t.Parallel()
+	a := &Args{Provider: &kubernetes.Provider{}, ClusterName: pulumi.String("c"), EBSCSIVersion: "v1", StorageGiB: 50, Retention: "15d",
+		AlertReceiver: ReceiverSlack}
+	if err := a.validate(); err == nil || !strings.Contains(err.Error(), `observability.alerts.receiver = "slack"`) {
+		t.Errorf("slack without URL: %v", err)
+	}
+	a.AlertReceiver = "email"
+	if err := a.validate(); err == nil || !strings.Contains(err.Error(), `"email"`) {
+		t.Errorf("unknown receiver: %v", err)
+	}
+	// No receiver: the chart's config, nothing added.
+	values := KubePrometheusStackValues(&Args{Retention: "15d", StorageGiB: 50})
+	am := values["alertmanager"].(map[string]any)
+	if _, ok := am["config"]; ok {
+		t.Errorf("receiver none sets alertmanager.config: %v", am["config"])
+	}
+}
+
+// Issue 14, defect 4: every namespace the stack owns enforces the
+// strictest Pod Security level its pods pass, and the pods that need the
+// host (the DCGM exporter, node-exporter) are the only ones in the
+// privileged one. tests/crd/kubeapi checks the same pods on a real API
+// server.
+func TestPodSecurity(t *testing.T) {
+	t.Parallel()
+	res, err := render.RunComponent("us-east-1", render.WithKubernetes(func(ctx *pulumi.Context, provider *kubernetes.Provider) error {
+		_, err := NewStack(ctx, "obs", &Args{
+			Partition: "aws", ClusterName: pulumi.String("llm-test"), EBSCSIVersion: "v1.66.0-eksbuild.1", RoleNamePrefix: "llm-test",
+			Retention: "15d", StorageGiB: 50, ErrorRatioTarget: 0.01, Models: testModels, ModelNamespace: "models",
+			GPUPool: "gpu-l4", GPUNodeSelector: map[string]string{"llm-platform/pool": "gpu-l4"}, GPUTaintKey: "nvidia.com/gpu",
+			Provider: provider,
+		})
+		return err
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	enforced := map[string]string{}
+	for _, n := range res.OfType("kubernetes:core/v1:Namespace") {
+		labels, _ := n.Input("metadata.labels")
+		m, _ := labels.(map[string]any)
+		level, _ := m["pod-security.kubernetes.io/enforce"].(string)
+		enforced[n.String("metadata.name")] = level
+	}
+	if enforced[Namespace] != "restricted" || enforced[HostNamespace] != "privileged" || len(enforced) != 2 {
+		t.Errorf("namespaces enforce %v, want %s restricted and %s privileged", enforced, Namespace, HostNamespace)
+	}
+
+	kps := res.Named("kubernetes:helm.sh/v3:Release", "obs-kube-prometheus-stack")
+	dcgm := res.Named("kubernetes:helm.sh/v3:Release", "obs-dcgm-exporter")
+	hostNS := res.Named("kubernetes:core/v1:Namespace", "obs-host-namespace")
+	if hostNS == nil {
+		t.Fatalf("no namespace %s for the pods that need the host", HostNamespace)
+	}
+	for _, r := range []*render.Resource{kps, dcgm} {
+		if !containsURN(r.DependsOn, hostNS.URN) {
+			t.Errorf("%s does not wait for namespace %s, where it puts pods", r.Name, HostNamespace)
+		}
+	}
+	releases := []struct {
+		namespace string
+		values    map[string]any
+		pods      []chartdefaults.Pod
+	}{
+		{kps.String("namespace"), kps.Inputs["values"].(map[string]any), chartdefaults.KubePrometheusStack},
+		{dcgm.String("namespace"), dcgm.Inputs["values"].(map[string]any), chartdefaults.DCGMExporter},
+	}
+	for _, rel := range releases {
+		for _, p := range rel.pods {
+			ns := p.Namespace(rel.namespace, rel.values)
+			want := Namespace
+			if needsHost(p.Spec(rel.values)) {
+				want = HostNamespace
+			}
+			if ns != want {
+				t.Errorf("%s runs in %s, want %s (it needs the host: %v)", p.Component, ns, want, want == HostNamespace)
+			}
+		}
+	}
+}
+
+// needsHost reports whether a pod spec needs the privileged Pod Security
+// level for its host access (the baseline level's checks).
+func needsHost(spec map[string]any) bool {
+	if spec["hostNetwork"] == true || spec["hostPID"] == true || spec["hostIPC"] == true {
+		return true
+	}
+	vols, _ := spec["volumes"].([]any)
+	for _, v := range vols {
+		if _, ok := v.(map[string]any)["hostPath"]; ok {
+			return true
+		}
+	}
+	for _, c := range spec["containers"].([]any) {
+		if sc, ok := c.(map[string]any)["securityContext"].(map[string]any); ok && sc["privileged"] == true {
 			return true
 		}
 	}

@@ -86,11 +86,17 @@ func Alerts(models []ModelSLO, errorRatioTarget float64, gpuPool string) []Alert
 				Runbook:  "Requests will queue or be preempted: lower maxModelLen or maxNumSeqs, use a quantized checkpoint, or add replicas.",
 			},
 			Alert{
-				Name:     "LLMPreloadFailed",
-				Expr:     fmt.Sprintf(`sum(kube_job_status_failed{namespace=%q,job_name=~%q}) > 0`, m.Namespace, m.Name+"-preload.*"),
+				Name: "LLMPreloadFailed",
+				// The Job's Failed condition (backoffLimit or deadline
+				// exceeded: it will not retry), not kube_job_status_failed,
+				// which counts failed attempts and keeps counting after a
+				// retry succeeds. kube-state-metrics v2.20.0
+				// (internal/store/job.go) exports the condition as
+				// kube_job_failed{condition="true"} = 1 while it holds.
+				Expr:     fmt.Sprintf(`sum(kube_job_failed{namespace=%q,job_name=~%q,condition="true"}) > 0`, m.Namespace, m.Name+"-preload.*"),
 				For:      "0m",
 				Severity: "critical",
-				Summary:  fmt.Sprintf("the weight preload job of %s failed", m.Name),
+				Summary:  fmt.Sprintf("the weight preload job of %s failed for good (no retries left)", m.Name),
 				Runbook:  "kubectl -n " + m.Namespace + " logs -l app.kubernetes.io/name=preload,app.kubernetes.io/instance=" + m.Name + " (failed attempts keep their pods): a wrong revision, a gated model without huggingFaceToken, or mount targets not yet available. A new revision gets a new Job on the next pulumi up; to retry the same revision, pulumi up --replace the Job's URN.",
 			},
 		)

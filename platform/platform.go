@@ -189,6 +189,10 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 
 	prometheusURL := ""
 	if cfg.ObservabilityLayer() {
+		var alertWebhookURL pulumi.StringInput
+		if cfg.HasAlertWebhookURL {
+			alertWebhookURL = cfg.AlertWebhookURL
+		}
 		obs, err := observability.NewStack(ctx, k8s.Name+"-observability", &observability.Args{
 			Partition:          acct.Partition,
 			ClusterName:        k8s.ClusterName,
@@ -207,6 +211,8 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 			EnvoyNamespace:     gateway.EnvoyNamespace,
 			KarpenterNamespace: cluster.KarpenterNamespace,
 			KEDANamespace:      models.KEDANamespace,
+			AlertReceiver:      cfg.Observability.Alerts.Receiver,
+			AlertWebhookURL:    alertWebhookURL,
 			Provider:           k8s.Provider,
 			DependsOn:          []pulumi.Resource{k8s.SystemNodes},
 		})

@@ -101,6 +101,10 @@ func TestBadConfigRejectedBeforeAnyResource(t *testing.T) {
 		{"model unknown field", "models", model(func(m map[string]any) { m["replicas"] = 2 }), "models", `replicas`},
 		{"retention", "observability", `{"retention": "two weeks"}`, "observability.retention", `"two weeks"`},
 		{"autoscaling without metrics", "observability", `{"enabled": false}`, "observability.enabled", `false`},
+		// Issue 14, defect 3: a receiver needs the secret alertWebhookUrl.
+		{"alert receiver without URL", "observability", `{"alerts": {"receiver": "slack"}}`, "observability.alerts.receiver", `"slack"`},
+		{"webhook receiver without URL", "observability", `{"alerts": {"receiver": "webhook"}}`, "observability.alerts.receiver", `"webhook"`},
+		{"unknown alert receiver", "observability", `{"alerts": {"receiver": "email"}}`, "observability.alerts.receiver", `"email"`},
 		{"aws tag prefix", "tags", `{"aws:team": "x"}`, "tags.aws:team", `"aws:team"`},
 		{"discovery tag", "tags", `{"karpenter.sh/discovery": "other"}`, "tags.karpenter.sh/discovery", `"karpenter.sh/discovery"`},
 	}
@@ -145,6 +149,51 @@ func TestPlainHuggingFaceTokenRejected(t *testing.T) {
 	}
 	if len(res.Resources) != 0 {
 		t.Errorf("registered %d resources", len(res.Resources))
+	}
+}
+
+// Issue 14, defect 3: the alert webhook URL carries a credential. In plain
+// text it would land in the state: refuse it. As a secret with no receiver
+// to use it: refuse it too, without showing it.
+func TestAlertWebhookURLRules(t *testing.T) {
+	t.Parallel()
+	dev := loadStack(t, "dev")
+	const url = "https://hooks.slack.com/services/T000/B000/doNotLeakThisURL"
+	for _, tt := range []struct {
+		name     string
+		secret   bool
+		receiver string
+		want     []string
+	}{
+		{"plain text", false, `{"alerts": {"receiver": "slack"}}`, []string{`"llm-platform:alertWebhookUrl"`, "--secret"}},
+		{"secret, no receiver", true, "", []string{`"llm-platform:alertWebhookUrl" (value [secret])`, `observability.alerts.receiver is "none"`}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sc := &render.StackConfig{Project: dev.Project, Stack: dev.Stack, Values: maps.Clone(dev.Values)}
+			sc.Values["llm-platform:alertWebhookUrl"] = url
+			if tt.secret {
+				sc.SecretKeys = []string{"llm-platform:alertWebhookUrl"}
+			}
+			if tt.receiver != "" {
+				sc.Values["llm-platform:observability"] = tt.receiver
+			}
+			res, err := runProgram(sc)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not say %s:\n%v", w, err)
+				}
+			}
+			if strings.Contains(err.Error(), "doNotLeak") {
+				t.Errorf("the error shows the secret URL: %v", err)
+			}
+			if len(res.Resources) != 0 {
+				t.Errorf("registered %d resources", len(res.Resources))
+			}
+		})
 	}
 }
 

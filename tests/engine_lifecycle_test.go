@@ -78,9 +78,19 @@ func TestEngineFirstUpOnAWS(t *testing.T) {
 	cases := []struct {
 		name     string
 		edit     func(map[string]any)
-		account  func(*fakeCloud)
+		noToken  bool
 		scenario func(ctx context.Context, e *engine, st auto.Stack) error
 	}{{
+		// The CLI refuses a stack that lacks a declared key with no
+		// default (pkg/workspace/config.go, mergeConfig): an optional
+		// secret must have an empty default.
+		name:    "14. no Hugging Face token (optional)",
+		noToken: true,
+		scenario: func(ctx context.Context, e *engine, st auto.Stack) error {
+			_, err := e.checkFreshPreview(ctx, st)
+			return err
+		},
+	}, {
 		name: "9. private API endpoint",
 		edit: setCluster(map[string]any{"endpointPublicAccess": false, "publicAccessCidrs": []any{}}),
 		scenario: func(ctx context.Context, e *engine, st auto.Stack) error {
@@ -117,6 +127,7 @@ func TestEngineFirstUpOnAWS(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEngine(t, platform.Program)
+			e.noToken = c.noToken
 			ctx := engineContext(t)
 			st, err := e.stack(ctx, devStack, c.edit)
 			if err != nil {

@@ -135,6 +135,8 @@ type engine struct {
 	workDir string
 	backend string
 	env     map[string]string
+	// noToken leaves the Hugging Face token unset (stack sets it otherwise).
+	noToken bool
 }
 
 func newEngine(t *testing.T, program pulumi.RunFunc) *engine {
@@ -209,6 +211,9 @@ func (e *engine) stack(ctx context.Context, name string, edit func(config map[st
 	if err != nil {
 		return auto.Stack{}, err
 	}
+	if e.noToken {
+		return st, nil
+	}
 	err = st.SetConfig(ctx, e.project.Name.String()+":huggingFaceToken", auto.ConfigValue{Value: hfTokenCanary, Secret: true})
 	return st, err
 }
@@ -261,8 +266,14 @@ type step struct {
 }
 
 // collect gathers the resource steps of one operation from its events.
+//
+// The Automation API closes the channel when the operation's event stream
+// ends; when an operation fails before the engine starts (a program error
+// at preview) it may never do so, so the steps seen so far are returned
+// after a grace period instead of blocking until the test's deadline.
 func collect() (chan events.EngineEvent, func() []step) {
 	ch := make(chan events.EngineEvent)
+	var mu sync.Mutex
 	var steps []step
 	done := make(chan struct{})
 	go func() {
@@ -270,11 +281,21 @@ func collect() (chan events.EngineEvent, func() []step) {
 		for ev := range ch {
 			if pre := ev.ResourcePreEvent; pre != nil {
 				m := pre.Metadata
+				mu.Lock()
 				steps = append(steps, step{Op: string(m.Op), URN: m.URN, Type: m.Type, Diffs: m.Diffs})
+				mu.Unlock()
 			}
 		}
 	}()
-	return ch, func() []step { <-done; return steps }
+	return ch, func() []step {
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]step(nil), steps...)
+	}
 }
 
 func (e *engine) preview(ctx context.Context, st auto.Stack) ([]step, error) {

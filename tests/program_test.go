@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -146,6 +147,39 @@ func TestSecretsMaskedInRender(t *testing.T) {
 	}
 	if strings.Contains(string(b), token) {
 		t.Error("the Hugging Face token appears in resources.json")
+	}
+}
+
+// The alert receiver's URL is a credential: with the slack receiver, it is
+// in no resource input in clear text (Helm values included) and reaches
+// the cluster only as the receiver Secret's data.
+func TestAlertWebhookURLMaskedInRender(t *testing.T) {
+	t.Parallel()
+	dev := loadStack(t, "dev")
+	sc := &render.StackConfig{Project: dev.Project, Stack: dev.Stack, Values: maps.Clone(dev.Values), SecretKeys: []string{"llm-platform:alertWebhookUrl"}}
+	const url = "https://hooks.slack.com/services/T000/B000/doNotLeakThisURL"
+	sc.Values["llm-platform:alertWebhookUrl"] = url
+	sc.Values["llm-platform:observability"] = `{"alerts": {"receiver": "slack"}}`
+	res := mustRun(t, sc)
+	b, err := res.ResourcesJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "doNotLeak") {
+		t.Error("the alert webhook URL appears in resources.json")
+	}
+	files, err := res.KubernetesFiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range files {
+		if strings.Contains(string(content), "doNotLeak") {
+			t.Errorf("the alert webhook URL appears in %s", name)
+		}
+	}
+	secret := res.Named("kubernetes:core/v1:Secret", "llm-platform-dev-observability-alert-receiver")
+	if secret == nil || secret.Inputs["stringData"] != render.Secret {
+		t.Errorf("receiver Secret = %+v, want its data a secret", secret)
 	}
 }
 
@@ -349,5 +383,92 @@ func TestModelWorkloads(t *testing.T) {
 	slices.Sort(served)
 	if !slices.Equal(served, []string{"qwen-sql", "qwen2.5-7b-instruct", "qwen2.5-7b-instruct-bf16"}) {
 		t.Errorf("routed names %v", served)
+	}
+}
+
+// Prometheus runs in the kube-prometheus-stack release's namespace, and
+// the models' NetworkPolicies admit scrapes by namespace: moving the
+// privileged exporters out of it (issue 14, defect 4) must leave that
+// namespace the one the vLLM pods accept.
+func TestPrometheusMayScrapeVLLM(t *testing.T) {
+	t.Parallel()
+	for name, stack := range stacks {
+		res := mustRun(t, loadStack(t, stack))
+		var kps *render.Resource
+		for _, r := range res.OfType("kubernetes:helm.sh/v3:Release") {
+			if r.String("name") == "kube-prometheus-stack" {
+				kps = &r
+			}
+		}
+		if kps == nil {
+			continue
+		}
+		prometheusNS, checked := kps.String("namespace"), 0
+		for _, np := range res.OfType("kubernetes:networking.k8s.io/v1:NetworkPolicy") {
+			if np.String("spec.podSelector.matchLabels.llm-platform/component") != "vllm" {
+				continue
+			}
+			checked++
+			ingress, _ := np.Input("spec.ingress")
+			allowed := false
+			for _, rule := range ingress.([]any) {
+				from, _ := rule.(map[string]any)["from"].([]any)
+				for _, peer := range from {
+					sel, _ := peer.(map[string]any)["namespaceSelector"].(map[string]any)
+					labels, _ := sel["matchLabels"].(map[string]any)
+					if labels["kubernetes.io/metadata.name"] == prometheusNS {
+						allowed = true
+					}
+				}
+			}
+			if !allowed {
+				t.Errorf("%s: NetworkPolicy %s does not admit Prometheus' namespace %s", name, np.Name, prometheusNS)
+			}
+		}
+		if checked == 0 {
+			t.Errorf("%s: no vLLM NetworkPolicy found", name)
+		}
+	}
+}
+
+// privilegedNamespaces may enforce the privileged Pod Security level, each
+// for a stated reason.
+var privilegedNamespaces = map[string]string{
+	"monitoring-host": "the DCGM exporter (NVML needs a privileged container on Bottlerocket) and node-exporter (host network, PID and paths)",
+}
+
+// Every namespace the program owns is declared (not left to a Helm
+// release's createNamespace, which labels nothing) and enforces a Pod
+// Security level: restricted or baseline, privileged only where listed.
+func TestEveryNamespaceEnforcesPodSecurity(t *testing.T) {
+	t.Parallel()
+	for _, stack := range []string{"dev", "two-models"} {
+		res := mustRun(t, loadStack(t, stacks[stack]))
+		declared := map[string]bool{"kube-system": true}
+		for _, ns := range res.OfType("kubernetes:core/v1:Namespace") {
+			name := ns.String("metadata.name")
+			declared[name] = true
+			level := ns.String("metadata.labels.pod-security\\.kubernetes\\.io/enforce")
+			if level == "" {
+				labels, _ := ns.Input("metadata.labels")
+				if m, ok := labels.(map[string]any); ok {
+					level, _ = m["pod-security.kubernetes.io/enforce"].(string)
+				}
+			}
+			switch {
+			case level == "restricted" || level == "baseline":
+			case level == "privileged" && privilegedNamespaces[name] != "":
+			default:
+				t.Errorf("%s: namespace %s enforces %q", stack, name, level)
+			}
+		}
+		for _, rel := range res.OfType("kubernetes:helm.sh/v3:Release") {
+			if rel.Inputs["createNamespace"] == true {
+				t.Errorf("%s: release %s creates its namespace %s (unlabelled); declare it", stack, rel.Name, rel.String("namespace"))
+			}
+			if ns := rel.String("namespace"); !declared[ns] {
+				t.Errorf("%s: release %s installs into %s, which the program does not declare", stack, rel.Name, ns)
+			}
+		}
 	}
 }

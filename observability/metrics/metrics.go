@@ -36,7 +36,7 @@ const (
 	vllm      = "vLLM v0.31 (docs/design/metrics.md)"
 	aiGateway = "Envoy AI Gateway v1.0 extproc, port 1064 (internal/metrics/genai.go, OpenTelemetry names with unit suffixes)"
 	dcgm      = "NVIDIA DCGM exporter, port 9400"
-	ksm       = "kube-state-metrics (kube-prometheus-stack)"
+	ksm       = "kube-state-metrics v2.20.0, kube-prometheus-stack 88.x's kube-state-metrics chart 8.4.0 (internal/store/job.go, deployment.go)"
 	karpenter = "Karpenter v1.14 controller"
 )
 
@@ -63,7 +63,10 @@ var Known = []Metric{
 	{Name: "DCGM_FI_DEV_POWER_USAGE", Source: dcgm},
 	{Name: "DCGM_FI_DEV_XID_ERRORS", Source: dcgm},
 
-	{Name: "kube_job_status_failed", Source: ksm},
+	// kube_job_failed{condition="true"}: the Job's Failed condition. Not
+	// kube_job_status_failed, which counts failed attempts and stays above
+	// zero after a retry succeeds.
+	{Name: "kube_job_failed", Source: ksm},
 	{Name: "kube_deployment_status_replicas_available", Source: ksm},
 	{Name: "kube_deployment_spec_replicas", Source: ksm},
 

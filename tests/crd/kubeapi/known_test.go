@@ -34,10 +34,12 @@ type knownRejection struct {
 //	 contains: "cannot set `allowPrivilegeEscalation` to false and `privileged` to true",
 //	 why: "issue 14 defect 1"}
 //
-// That one is real (the chart's 4.8.x defaults plus our privileged: true)
-// but cannot be listed: the dcgm-exporter chart ships in no Go module, so
-// this check never renders it. Every object it does render is accepted
-// today, so the list is empty.
+// That one was real (the chart's 4.8.x defaults plus our privileged: true)
+// but could not be listed: the dcgm-exporter chart ships in no Go module, so
+// this check never renders it. TestUnrenderedChartPodsOnRealAPIServer now
+// dry-runs its pod from the chart defaults package chartdefaults records,
+// and it is fixed. Every object the check renders is accepted today, so
+// the list is empty.
 var knownRejections = []knownRejection{}
 
 func (k knownRejection) key() string { return k.file + " " + k.object }
