@@ -92,9 +92,13 @@ func newCounterStore(ctx *pulumi.Context, name string, nodeSelector map[string]s
 				Spec: &corev1.PodSpecArgs{
 					NodeSelector: pulumi.ToStringMap(nodeSelector),
 					SecurityContext: &corev1.PodSecurityContextArgs{
-						RunAsNonRoot:   pulumi.Bool(true),
-						RunAsUser:      pulumi.Int(999), // the image's redis user
-						RunAsGroup:     pulumi.Int(999),
+						RunAsNonRoot: pulumi.Bool(true),
+						RunAsUser:    pulumi.Int(999), // the image's redis user
+						RunAsGroup:   pulumi.Int(999),
+						// The config Secret's files are root-owned, mode 0440:
+						// fsGroup makes them the redis group's, so redis can
+						// read its password and no other user can.
+						FsGroup:        pulumi.Int(999),
 						SeccompProfile: &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
 					},
 					Containers: corev1.ContainerArray{&corev1.ContainerArgs{
