@@ -9,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/llm-platform/llm-platform/render"
+	"github.com/llm-platform/llm-platform/versions"
 )
 
 func spec() Spec {
@@ -271,6 +272,12 @@ func TestProbesAndRequests(t *testing.T) {
 			return int(f)
 		}
 		return ProbeTiming{PeriodSeconds: get("periodSeconds"), TimeoutSeconds: get("timeoutSeconds"), FailureThreshold: get("failureThreshold")}
+	}
+	// The preload runs in the small Python image, not the ~30 GiB vLLM one
+	// (which would fill the system nodes' disks).
+	job := res.OfType("kubernetes:batch/v1:Job")[0]
+	if img := job.String("spec.template.spec.containers.0.image"); img != versions.PreloadImage {
+		t.Errorf("preload image %s, want %s", img, versions.PreloadImage)
 	}
 	ready, live := timing("readinessProbe"), timing("livenessProbe")
 	if live.Tolerance() <= 2*ready.Tolerance() || live.TimeoutSeconds <= ready.TimeoutSeconds {
