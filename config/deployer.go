@@ -12,13 +12,16 @@ import (
 // an access entry with cluster-admin; declaring a second one fails with
 // ResourceInUseException (pulumi/pulumi-eks#2373).
 //
-// It runs on `up` only. A preview may be run by a principal that never
+// EKS gives that entry to the principal that creates the cluster, so the
+// check applies only while the cluster does not exist yet (clusterExists
+// false): once it does, a listed principal running `up` (a person updating
+// a cluster CI created) already has its entry from an earlier run. And it
+// refuses only on `up`: a preview may be run by a principal that never
 // deploys and does need its entry (the PR workflow's preview role), so
-// there a match is only a warning: the caller of a preview is not
-// necessarily the cluster's creator.
-func CheckDeployer(c *Config, callerARN string, dryRun bool) (warning string, err error) {
+// there a match is only a warning.
+func CheckDeployer(c *Config, callerARN string, dryRun, clusterExists bool) (warning string, err error) {
 	caller, ok := principalOf(callerARN)
-	if !ok {
+	if !ok || clusterExists {
 		return "", nil
 	}
 	for i, arn := range c.Cluster.AdminRoleARNs {
@@ -27,10 +30,10 @@ func CheckDeployer(c *Config, callerARN string, dryRun bool) (warning string, er
 			continue
 		}
 		key := fmt.Sprintf("%s:cluster.adminRoleArns[%d]", c.Project, i)
-		msg := fmt.Sprintf("config key %q (value %q) is the principal running Pulumi (%s). EKS gives the principal that creates "+
-			"the cluster cluster-admin access itself (pulumi-eks sets bootstrapClusterCreatorAdminPermissions), so a second "+
-			"access entry for it fails with ResourceInUseException. List only the other principals (people, the PR preview "+
-			"role), and always run `pulumi up` with the same deploying principal", key, arn, callerARN)
+		msg := fmt.Sprintf("config key %q (value %q) is the principal creating the cluster (%s). EKS gives the principal that "+
+			"creates the cluster cluster-admin access itself (pulumi-eks sets bootstrapClusterCreatorAdminPermissions), so a "+
+			"second access entry for it fails with ResourceInUseException. List only the other principals (people, the PR "+
+			"preview role), or create the cluster as a principal that is not listed", key, arn, callerARN)
 		if dryRun {
 			return msg + " (a warning at preview: if this principal runs `pulumi up`, that up will refuse the config)", nil
 		}

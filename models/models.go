@@ -187,12 +187,13 @@ func newInferenceService(ctx *pulumi.Context, s Spec, args *Args, keda, hfSecret
 	labels := pulumi.ToStringMap(Labels(s.Name))
 	inNamespace := pulumi.DependsOn([]pulumi.Resource{args.NamespaceResource})
 
-	// Preload: on the system nodes (no GPU needed), with the same pinned
-	// vLLM image (it ships huggingface_hub; no second image to pin).
+	// Preload: on the system nodes (no GPU needed), in the small pinned
+	// Python image (PreloadScript needs only the standard library), not the
+	// ~30 GiB vLLM image that would fill the system nodes' disks.
 	jobDeps := append([]pulumi.Resource{args.Claim}, args.SystemNodes...)
 	env := corev1.EnvVarArray{
-		&corev1.EnvVarArgs{Name: pulumi.String("HF_HOME"), Value: pulumi.String("/tmp/hf")},
-		&corev1.EnvVarArgs{Name: pulumi.String("HF_HUB_DISABLE_TELEMETRY"), Value: pulumi.String("1")},
+		// Python's own caches (none expected) stay off the volume.
+		&corev1.EnvVarArgs{Name: pulumi.String("HOME"), Value: pulumi.String("/tmp")},
 	}
 	if hfSecret != nil {
 		jobDeps = append(jobDeps, hfSecret)

@@ -91,7 +91,7 @@ func Downloads(s Spec) []Download {
 // not carry it.
 func PreloadScript(downloads []Download) string {
 	var b strings.Builder
-	b.WriteString(`import hashlib, json, os, sys, time, urllib.parse, urllib.request
+	b.WriteString(`import hashlib, json, os, sys, time, urllib.error, urllib.parse, urllib.request
 
 ENDPOINT = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
 TOKEN = os.environ.get("HF_TOKEN", "")
@@ -116,35 +116,74 @@ def retry(what, fn):
     for attempt in range(6):
         try:
             return fn()
+        except urllib.error.HTTPError as e:
+            # A missing token, a gated model or a wrong revision will not
+            # get better: fail now, with the Hub's answer.
+            if e.code in (401, 403, 404):
+                raise SystemExit(f"{what}: HTTP {e.code} {e.reason} (gated model without huggingFaceToken, or a wrong repository or revision)")
+            error = e
         except Exception as e:
-            if attempt == 5:
-                raise
-            wait = RETRY_SECONDS * 2 ** attempt
-            print(f"{what}: {e}; retrying in {wait}s", flush=True)
-            time.sleep(wait)
+            error = e
+        if attempt == 5:
+            raise error
+        wait = RETRY_SECONDS * 2 ** attempt
+        print(f"{what}: {error}; retrying in {wait}s", flush=True)
+        time.sleep(wait)
+
+def expected(f):
+    lfs = f.get("lfs") or {}
+    if lfs:
+        return lfs.get("size"), hashlib.sha256, lfs.get("sha256")
+    size = f.get("size")
+    return size, lambda: hashlib.sha1(b"blob %d\0" % size), f.get("blobId")
+
+def verified(path, f):
+    size, new_hash, want = expected(f)
+    if not os.path.exists(path) or os.path.getsize(path) != size:
+        return False
+    h = new_hash()
+    with open(path, "rb") as src:
+        while chunk := src.read(8 << 20):
+            h.update(chunk)
+    return h.hexdigest() == want
+
+def wanted(files):
+    # What vLLM loads: safetensors when the repository has them (not the
+    # same weights again as PyTorch pickles), never other runtimes' formats
+    # or Meta's original checkpoints.
+    names = [f["rfilename"] for f in files]
+    has_safetensors = any(n.endswith(".safetensors") for n in names)
+    def keep(n):
+        if n.startswith("original/") or n.endswith((".gguf", ".onnx", ".onnx_data", ".msgpack", ".h5", ".tflite", ".ot")):
+            return False
+        if has_safetensors and n.endswith((".bin", ".pth", ".pt")):
+            return False
+        return True
+    return [f for f in files if keep(f["rfilename"])]
 
 def download(repo, revision, f, target):
+    # Written in place, not through a temporary name: a rename on S3 Files
+    # is a copy and a delete in the versioned bucket (a noncurrent copy of
+    # every shard). A file already there with the right size and hash is
+    # kept, so a retried Job resumes where the last one stopped; the
+    # revision's marker, written last, is what says the download is whole.
     name = f["rfilename"]
     dest = os.path.join(target, name)
     os.makedirs(os.path.dirname(dest), exist_ok=True)
-    lfs = f.get("lfs") or {}
-    size = lfs.get("size", f.get("size"))
+    if verified(dest, f):
+        print(f"{repo}@{revision} {name}: already there", flush=True)
+        return
+    size, new_hash, want = expected(f)
     def once():
-        h = hashlib.sha256() if lfs else hashlib.sha1(b"blob %d\0" % size)
-        part = dest + ".part"
+        h = new_hash()
         url = f"{ENDPOINT}/{repo}/resolve/{revision}/{urllib.parse.quote(name)}"
-        with get(url) as r, open(part, "wb") as out:
-            while True:
-                chunk = r.read(8 << 20)
-                if not chunk:
-                    break
+        with get(url) as r, open(dest, "wb") as out:
+            while chunk := r.read(8 << 20):
                 out.write(chunk)
                 h.update(chunk)
-        got, want, n = h.hexdigest(), (lfs.get("sha256") if lfs else f.get("blobId")), os.path.getsize(part)
+        got, n = h.hexdigest(), os.path.getsize(dest)
         if n != size or got != want:
-            os.remove(part)
             raise ValueError(f"{name}: got {n} bytes, hash {got}; want {size} bytes, {want}")
-        os.replace(part, dest)
     retry(f"{repo}@{revision} {name}", once)
 
 def fetch(repo, revision, target):
@@ -157,7 +196,7 @@ def fetch(repo, revision, target):
     def listing():
         with get(f"{ENDPOINT}/api/models/{repo}/revision/{revision}?blobs=true") as r:
             return json.load(r)["siblings"]
-    files = retry(f"{repo}@{revision}: listing", listing)
+    files = wanted(retry(f"{repo}@{revision}: listing", listing))
     print(f"{repo}@{revision}: {len(files)} files to {target}", flush=True)
     for f in files:
         download(repo, revision, f, target)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // The preload script runs for real (python3, standard library only, as in
@@ -72,6 +73,9 @@ func TestPreloadScriptAgainstFakeHub(t *testing.T) {
 				map[string]any{"rfilename": "config.json", "size": len(config), "blobId": blobID(config)},
 				map[string]any{"rfilename": "shards/model.safetensors", "size": len(weights), "blobId": "irrelevant",
 					"lfs": map[string]any{"sha256": hex.EncodeToString(sum[:]), "size": len(weights)}},
+				// The same weights again in formats vLLM does not load here.
+				map[string]any{"rfilename": "pytorch_model.bin", "size": 1, "lfs": map[string]any{"sha256": "x", "size": 1}},
+				map[string]any{"rfilename": "original/consolidated.00.pth", "size": 1, "lfs": map[string]any{"sha256": "x", "size": 1}},
 			}})
 		case "/" + repo + "/resolve/" + rev + "/config.json":
 			_, _ = w.Write(config)
@@ -117,6 +121,12 @@ func TestPreloadScriptAgainstFakeHub(t *testing.T) {
 		t.Errorf("the token was sent to the CDN:\n%s", calls)
 	}
 
+	for _, skipped := range []string{"pytorch_model.bin", "original/consolidated.00.pth"} {
+		if strings.Contains(calls, skipped) {
+			t.Errorf("downloaded %s beside the safetensors", skipped)
+		}
+	}
+
 	mu.Lock()
 	log = nil
 	mu.Unlock()
@@ -125,5 +135,30 @@ func TestPreloadScriptAgainstFakeHub(t *testing.T) {
 	}
 	if len(log) != 0 {
 		t.Errorf("second run made requests: %v", log)
+	}
+
+	// A Job retried after a failure resumes: verified files stay.
+	if err := os.Remove(MarkerFile(target, rev)); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	log = nil
+	mu.Unlock()
+	run()
+	mu.Lock()
+	resumed := strings.Join(log, "\n")
+	mu.Unlock()
+	if strings.Contains(resumed, "/resolve/") || strings.Contains(resumed, "cdn ") {
+		t.Errorf("a resumed run downloaded verified files again:\n%s", resumed)
+	}
+
+	// A wrong repository or revision fails at once, not after retries.
+	missing := PreloadScript([]Download{{Repo: "org/missing", Revision: rev, Dir: filepath.Join(t.TempDir(), "m")}})
+	cmd := exec.Command(python, "-c", missing)
+	cmd.Env = append(os.Environ(), "HF_ENDPOINT="+hub.URL, "PRELOAD_RETRY_SECONDS=5")
+	start := time.Now()
+	failed, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(failed), "HTTP 404") || time.Since(start) > 4*time.Second {
+		t.Errorf("missing repository: err %v after %v, output:\n%s\nwant an immediate HTTP 404 failure", err, time.Since(start), failed)
 	}
 }

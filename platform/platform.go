@@ -2,8 +2,10 @@ package platform
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/pulumi/pulumi-aws/sdk/v7/go/aws"
+	awseks "github.com/pulumi/pulumi-aws/sdk/v7/go/aws/eks"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/llm-platform/llm-platform/cluster"
@@ -31,8 +33,13 @@ func Program(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
-	// The config checks that need AWS: who is deploying.
-	warning, err := config.CheckDeployer(cfg, caller, ctx.DryRun())
+	// The config checks that need AWS: who is creating the cluster, if
+	// it does not exist yet.
+	clusters, err := awseks.GetClusters(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("listing the account's EKS clusters: %w", err)
+	}
+	warning, err := config.CheckDeployer(cfg, caller, ctx.DryRun(), slices.Contains(clusters.Names, cfg.Cluster.Name))
 	if err != nil {
 		return err
 	}

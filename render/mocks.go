@@ -274,6 +274,9 @@ func InvokeAnswer(token, region string) (resource.PropertyMap, error) {
 		return resource.NewPropertyMapFromMap(map[string]any{
 			"accountId": FakeAccount, "arn": FakeCallerARN, "userId": "AROAFAKEDEPLOY:pulumi", "id": FakeAccount,
 		}), nil
+	case "aws:eks/getClusters:getClusters":
+		// A fresh account: no cluster yet.
+		return resource.NewPropertyMapFromMap(map[string]any{"names": []any{}, "id": region, "region": region}), nil
 	case "aws:index/getPartition:getPartition":
 		return resource.NewPropertyMapFromMap(map[string]any{"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}), nil
 	}

@@ -255,3 +255,28 @@ func (e *engine) upCreatesInOrder(ctx context.Context, st auto.Stack, first, the
 	}
 	return a, nil
 }
+
+// humanRole is a person's role, listed in adminRoleArns, who did not create
+// the cluster.
+const humanRole = "arn:aws:iam::" + render.FakeAccount + ":role/platform-admin"
+
+// Scenario 15. CI's deploy role creates the cluster with a person's role in
+// adminRoleArns; that person can then run `up` on it (their entry exists,
+// and EKS's creator entry is the deploy role's): nothing is refused and
+// nothing changes.
+func (e *engine) checkListedPrincipalUpdates(ctx context.Context, st auto.Stack) error {
+	if _, _, err := e.up(ctx, st); err != nil {
+		return fmt.Errorf("up by the deploy role: %w", err)
+	}
+	e.cloud.mu.Lock()
+	e.cloud.caller = "arn:aws:sts::" + render.FakeAccount + ":assumed-role/platform-admin/alice"
+	e.cloud.mu.Unlock()
+	summary, _, err := e.up(ctx, st)
+	if err != nil {
+		return fmt.Errorf("up by a listed admin on the existing cluster: %w", err)
+	}
+	if summary["create"]+summary["update"]+summary["delete"]+summary["replace"] != 0 {
+		return fmt.Errorf("up by a listed admin changed %v, want nothing", summary)
+	}
+	return nil
+}

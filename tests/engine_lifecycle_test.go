@@ -103,6 +103,12 @@ func TestEngineFirstUpOnAWS(t *testing.T) {
 			return e.checkCallerNotAdmin(ctx, st)
 		},
 	}, {
+		name: "15. a listed admin updates the cluster CI created",
+		edit: setCluster(map[string]any{"adminRoleArns": []any{humanRole}}),
+		scenario: func(ctx context.Context, e *engine, st auto.Stack) error {
+			return e.checkListedPrincipalUpdates(ctx, st)
+		},
+	}, {
 		name: "11. unknown config key",
 		edit: func(config map[string]any) { config["llm-platform:modles"] = []any{} },
 		scenario: func(ctx context.Context, e *engine, st auto.Stack) error {

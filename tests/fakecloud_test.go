@@ -311,3 +311,29 @@ func (p *fakeProvider) constructEKSCluster(ctx context.Context, req *pulumirpc.C
 	}
 	return &pulumirpc.ConstructResponse{Urn: comp.Urn, State: out, StateDependencies: deps}, nil
 }
+
+// invokeAnswer answers a data-source invoke from the fake cloud where the
+// answer depends on it (the caller, the clusters that exist), and with the
+// render's fixed answers otherwise.
+func (c *fakeCloud) invokeAnswer(tok string) (resource.PropertyMap, error) {
+	ret, err := render.InvokeAnswer(tok, c.region)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch tok {
+	case "aws:index/getCallerIdentity:getCallerIdentity":
+		ret["arn"] = resource.NewProperty(c.caller)
+	case "aws:eks/getClusters:getClusters":
+		var names []resource.PropertyValue
+		for key, obj := range c.objects {
+			if strings.HasPrefix(key, "aws:eks/cluster:Cluster ") {
+				names = append(names, obj.inputs["name"])
+			}
+		}
+		sort.Slice(names, func(i, j int) bool { return names[i].StringValue() < names[j].StringValue() })
+		ret["names"] = resource.NewProperty(names)
+	}
+	return ret, nil
+}

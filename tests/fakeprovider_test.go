@@ -454,7 +454,7 @@ func (p *fakeProvider) Invoke(_ context.Context, req *pulumirpc.InvokeRequest) (
 		return nil, err
 	}
 	defer p.cloud.end(p.cloud.begin(&providerCall{Pkg: p.pkg, Op: "Invoke", Type: req.Tok, Preview: req.Preview, Inputs: args}))
-	ret, err := render.InvokeAnswer(req.Tok, p.cloud.region)
+	ret, err := p.cloud.invokeAnswer(req.Tok)
 	if err != nil {
 		return nil, err
 	}
