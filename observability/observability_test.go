@@ -96,16 +96,23 @@ func TestDashboard(t *testing.T) {
 	}
 }
 
+// testArgs are the stack's arguments every component test starts from.
+func testArgs(provider *kubernetes.Provider) *Args {
+	return &Args{
+		Partition: "aws", ClusterName: pulumi.String("llm-test"), EBSCSIVersion: "v1.66.0-eksbuild.1", RoleNamePrefix: "llm-test",
+		Retention: "15d", StorageGiB: 50, ErrorRatioTarget: 0.01, Models: testModels, ModelNamespace: "models",
+		GPUPool: "gpu-l4", GPUNodeSelector: map[string]string{"llm-platform/pool": "gpu-l4"}, GPUTaintKey: "nvidia.com/gpu",
+		Provider: provider,
+	}
+}
+
 func TestStackComponent(t *testing.T) {
 	t.Parallel()
 	res, err := render.RunComponent("us-east-1", render.WithKubernetes(func(ctx *pulumi.Context, provider *kubernetes.Provider) error {
-		st, err := NewStack(ctx, "obs", &Args{
-			Partition: "aws", ClusterName: pulumi.String("llm-test"), EBSCSIVersion: "v1.66.0-eksbuild.1", RoleNamePrefix: "llm-test",
-			Retention: "15d", StorageGiB: 50, ErrorRatioTarget: 0.01, Models: testModels, ModelNamespace: "models",
-			GPUPool: "gpu-l4", GPUNodeSelector: map[string]string{"llm-platform/pool": "gpu-l4"}, GPUTaintKey: "nvidia.com/gpu",
-			SystemNodeSelector: map[string]string{"role": "system"}, EnvoyNamespace: "envoy-gateway-system",
-			KarpenterNamespace: "kube-system", KEDANamespace: "keda", Provider: provider,
-		})
+		args := testArgs(provider)
+		args.SystemNodeSelector, args.EnvoyNamespace = map[string]string{"role": "system"}, "envoy-gateway-system"
+		args.KarpenterNamespace, args.KEDANamespace = "kube-system", "keda"
+		st, err := NewStack(ctx, "obs", args)
 		if err != nil {
 			return err
 		}
@@ -218,13 +225,9 @@ func TestAlertReceiver(t *testing.T) {
 		t.Run(receiver, func(t *testing.T) {
 			t.Parallel()
 			res, err := render.RunComponent("us-east-1", render.WithKubernetes(func(ctx *pulumi.Context, provider *kubernetes.Provider) error {
-				_, err := NewStack(ctx, "obs", &Args{
-					Partition: "aws", ClusterName: pulumi.String("llm-test"), EBSCSIVersion: "v1.66.0-eksbuild.1", RoleNamePrefix: "llm-test",
-					Retention: "15d", StorageGiB: 50, ErrorRatioTarget: 0.01, Models: testModels, ModelNamespace: "models",
-					GPUPool: "gpu-l4", GPUNodeSelector: map[string]string{"llm-platform/pool": "gpu-l4"}, GPUTaintKey: "nvidia.com/gpu",
-					AlertReceiver: receiver, AlertWebhookURL: pulumi.ToSecret(pulumi.String(url)).(pulumi.StringOutput),
-					Provider: provider,
-				})
+				args := testArgs(provider)
+				args.AlertReceiver, args.AlertWebhookURL = receiver, pulumi.ToSecret(pulumi.String(url)).(pulumi.StringOutput)
+				_, err := NewStack(ctx, "obs", args)
 				return err
 			}))
 			if err != nil {
@@ -294,12 +297,7 @@ func TestAlertReceiverNeedsURL(t *testing.T) {
 func TestPodSecurity(t *testing.T) {
 	t.Parallel()
 	res, err := render.RunComponent("us-east-1", render.WithKubernetes(func(ctx *pulumi.Context, provider *kubernetes.Provider) error {
-		_, err := NewStack(ctx, "obs", &Args{
-			Partition: "aws", ClusterName: pulumi.String("llm-test"), EBSCSIVersion: "v1.66.0-eksbuild.1", RoleNamePrefix: "llm-test",
-			Retention: "15d", StorageGiB: 50, ErrorRatioTarget: 0.01, Models: testModels, ModelNamespace: "models",
-			GPUPool: "gpu-l4", GPUNodeSelector: map[string]string{"llm-platform/pool": "gpu-l4"}, GPUTaintKey: "nvidia.com/gpu",
-			Provider: provider,
-		})
+		_, err := NewStack(ctx, "obs", testArgs(provider))
 		return err
 	}))
 	if err != nil {

@@ -109,23 +109,14 @@ func checkStrictestLevel(t *testing.T, c *cluster, declared map[string]map[strin
 		namespaces[(&unstructured.Unstructured{Object: p.obj}).GetNamespace()] = true
 	}
 	for _, ns := range slices.Sorted(maps.Keys(namespaces)) {
-		strictest, n := "restricted", 0
-		var why []string
+		var pods []target
 		for _, tg := range all {
-			if tg.podOf == "" || (&unstructured.Unstructured{Object: tg.obj}).GetNamespace() != ns {
-				continue
+			if tg.podOf != "" && (&unstructured.Unstructured{Object: tg.obj}).GetNamespace() == ns {
+				pods = append(pods, tg)
 			}
-			n++
-			level, err := c.strictestLevel(tg.obj)
-			if err != nil {
-				t.Errorf("%s: %s: probing its Pod Security level: %v", tg.where(), tg.object(), err)
-				continue
-			}
-			if podSecurityRank[level] < podSecurityRank[strictest] {
-				strictest = level
-			}
-			why = append(why, tg.podOf+": "+level)
 		}
+		n := len(pods)
+		strictest, why := c.strictestOf(t, pods)
 		got := declared[ns]["pod-security.kubernetes.io/enforce"]
 		if got != strictest {
 			t.Errorf("namespace %s enforces Pod Security %q, but the strictest level its %d Pods all pass is %q (%s): enforce that", ns, got, n, strictest, strings.Join(why, "; "))

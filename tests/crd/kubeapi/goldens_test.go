@@ -452,19 +452,11 @@ func (c *cluster) podSecurityReport(t *testing.T, declared map[string]map[string
 		}
 	}
 	for _, ns := range slices.Sorted(maps.Keys(byNS)) {
-		strictest := "restricted"
+		strictest, levels := c.strictestOf(t, byNS[ns])
 		var why []string
-		for _, tg := range byNS[ns] {
-			level, err := c.strictestLevel(tg.obj)
-			if err != nil {
-				t.Errorf("%s: %s: probing its Pod Security level: %v", tg.where(), tg.object(), err)
-				continue
-			}
-			if podSecurityRank[level] < podSecurityRank[strictest] {
-				strictest = level
-			}
-			if level != "restricted" {
-				why = append(why, tg.podOf+": "+level)
+		for _, l := range levels {
+			if !strings.HasSuffix(l, ": restricted") {
+				why = append(why, l)
 			}
 		}
 		line := fmt.Sprintf("namespace %s enforces no Pod Security level; its %d rendered Pods would all pass %q", ns, len(byNS[ns]), strictest)
@@ -477,6 +469,26 @@ func (c *cluster) podSecurityReport(t *testing.T, declared map[string]map[string
 }
 
 var podSecurityRank = map[string]int{"privileged": 0, "baseline": 1, "restricted": 2}
+
+// strictestOf is the strictest Pod Security level every pod of pods
+// passes, with "<pod>: <level>" for each.
+func (c *cluster) strictestOf(t *testing.T, pods []target) (string, []string) {
+	t.Helper()
+	strictest := "restricted"
+	var levels []string
+	for _, tg := range pods {
+		level, err := c.strictestLevel(tg.obj)
+		if err != nil {
+			t.Errorf("%s: %s: probing its Pod Security level: %v", tg.where(), tg.object(), err)
+			continue
+		}
+		if podSecurityRank[level] < podSecurityRank[strictest] {
+			strictest = level
+		}
+		levels = append(levels, tg.podOf+": "+level)
+	}
+	return strictest, levels
+}
 
 // strictestLevel dry-runs a Pod in namespaces of the check's own that
 // enforce restricted, then baseline. The Pod runs as the default
