@@ -292,6 +292,11 @@ func TestCounterStoreLockedDown(t *testing.T) {
 	if args, _ := deploy.Input("spec.template.spec.containers.0.args"); !slices.Equal(args.([]any), []any{"/etc/redis/redis.conf"}) {
 		t.Errorf("redis runs with %v, want its config file", args)
 	}
+	// A new password rolls the pod (Redis reads its config at start); the
+	// checksum is derived from the password, so it is a secret too.
+	if sum, _ := deploy.Input("spec.template.metadata.annotations"); sum == nil || sum.(map[string]any)["llm-platform/config-sha256"] != render.Secret {
+		t.Errorf("redis pod annotations = %v, want the config's checksum, as a secret", sum)
+	}
 	// Secret volume files are owned by root, and by the pod's fsGroup when
 	// it has one (which the process also gets as a supplementary group):
 	// redis, a non-root user, reads its config through "other" or that

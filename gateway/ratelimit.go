@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
@@ -62,12 +64,11 @@ func newCounterStore(ctx *pulumi.Context, name string, nodeSelector map[string]s
 	inGateway := pulumi.DependsOn([]pulumi.Resource{ns})
 	// The whole configuration is in a Secret file, so the password is in
 	// neither the pod spec nor redis-server's command line.
+	config := pw.Result.ApplyT(RedisConfig).(pulumi.StringOutput)
 	conf, err := corev1.NewSecret(ctx, name+"-redis-config", &corev1.SecretArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("redis-config"), Namespace: pulumi.String(Namespace)},
-		Type:     pulumi.String("Opaque"),
-		StringData: pulumi.StringMap{
-			"redis.conf": pw.Result.ApplyT(RedisConfig).(pulumi.StringOutput),
-		},
+		Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String("redis-config"), Namespace: pulumi.String(Namespace)},
+		Type:       pulumi.String("Opaque"),
+		StringData: pulumi.StringMap{"redis.conf": config},
 	}, parent, k8s, inGateway)
 	if err != nil {
 		return nil, err
@@ -88,13 +89,23 @@ func newCounterStore(ctx *pulumi.Context, name string, nodeSelector map[string]s
 			Replicas: pulumi.Int(1),
 			Selector: &metav1.LabelSelectorArgs{MatchLabels: labels},
 			Template: &corev1.PodTemplateSpecArgs{
-				Metadata: &metav1.ObjectMetaArgs{Labels: labels},
+				Metadata: &metav1.ObjectMetaArgs{
+					Labels: labels,
+					// Redis reads its config at start: a new password (a
+					// replaced redis-password) rolls the pod.
+					Annotations: pulumi.StringMap{"llm-platform/config-sha256": config.ApplyT(func(c string) string {
+						sum := sha256.Sum256([]byte(c))
+						return hex.EncodeToString(sum[:])
+					}).(pulumi.StringOutput)},
+				},
 				Spec: &corev1.PodSpecArgs{
 					NodeSelector: pulumi.ToStringMap(nodeSelector),
 					SecurityContext: &corev1.PodSecurityContextArgs{
 						RunAsNonRoot: pulumi.Bool(true),
-						RunAsUser:    pulumi.Int(999), // the image's redis user
-						RunAsGroup:   pulumi.Int(999),
+						// The image's redis user (uid 999; its group in the alpine
+						// image is 1000, which nothing here needs).
+						RunAsUser:  pulumi.Int(999),
+						RunAsGroup: pulumi.Int(999),
 						// The config Secret's files are root-owned, mode 0440:
 						// fsGroup makes them the redis group's, so redis can
 						// read its password and no other user can.
