@@ -167,7 +167,7 @@ func NewGateway(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		Namespace:       egNamespace.Metadata.Name().Elem(),
 		CreateNamespace: pulumi.Bool(false),
 		SkipCrds:        pulumi.Bool(true),
-		Values:          pulumi.ToMap(EnvoyGatewayValues(nodeSelector, redisURL, redisURL != "")),
+		Values:          pulumi.ToMap(EnvoyGatewayValues(nodeSelector, redisURL)),
 	}, parent, k8s, pulumi.DependsOn(append([]pulumi.Resource{crds, egNamespace}, controllerDeps...)))
 	if err != nil {
 		return nil, err

@@ -378,10 +378,11 @@ func RateLimitPolicyObject(clients []Client) map[string]any {
 // hooks (as the AI Gateway's envoy-gateway-values.yaml sets them), the
 // Backend API, the controller on the system nodes, and the Redis rate
 // limit backend when token limits are used.
-func EnvoyGatewayValues(nodeSelector map[string]string, redisURL string, redisAuth bool) map[string]any {
+func EnvoyGatewayValues(nodeSelector map[string]string, redisURL string) map[string]any {
+	provider := map[string]any{"type": "Kubernetes"}
 	envoyGateway := map[string]any{
 		"gateway":  map[string]any{"controllerName": ControllerName},
-		"provider": map[string]any{"type": "Kubernetes"},
+		"provider": provider,
 		"extensionApis": map[string]any{
 			"enableEnvoyPatchPolicy": true,
 			"enableBackend":          true,
@@ -409,12 +410,8 @@ func EnvoyGatewayValues(nodeSelector map[string]string, redisURL string, redisAu
 			// (ratelimit.go; README, "Token budgets").
 			"failClosed": false,
 		}
-	}
-	if redisAuth {
-		envoyGateway["provider"] = map[string]any{
-			"type":       "Kubernetes",
-			"kubernetes": map[string]any{"rateLimitDeployment": rateLimitDeployment(nodeSelector)},
-		}
+		// The counter store requires its password (ratelimit.go).
+		provider["kubernetes"] = map[string]any{"rateLimitDeployment": rateLimitDeployment(nodeSelector)}
 	}
 	return map[string]any{
 		"config": map[string]any{"envoyGateway": envoyGateway},
