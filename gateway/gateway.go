@@ -98,12 +98,8 @@ func NewGateway(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	// resource.DefaultSecurityContext; AI Gateway v1.0.0 internal/controller/
 	// gateway_mutator.go); the AI Gateway controller's chart defaults pass
 	// baseline only.
-	ns, err := corev1.NewNamespace(ctx, name+"-namespace", &corev1.NamespaceArgs{
-		Metadata: &metav1.ObjectMetaArgs{
-			Name:   pulumi.String(Namespace),
-			Labels: pulumi.ToStringMap(manifest.PodSecurityLabels(manifest.PodSecurityRestricted)),
-		},
-	}, parent, k8s)
+	ns, err := manifest.NewNamespace(ctx, name+"-namespace", Namespace,
+		manifest.PodSecurityLabels(manifest.PodSecurityRestricted), parent, k8s)
 	if err != nil {
 		return nil, err
 	}
@@ -119,12 +115,8 @@ func NewGateway(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	// cluster and system nodes, and the delete waits until the namespace
 	// is gone: until the Service's load-balancer-cleanup finalizer is
 	// released, that is, until the cloud provider has deleted the NLB.
-	egNamespace, err := corev1.NewNamespace(ctx, name+"-envoy-gateway-namespace", &corev1.NamespaceArgs{
-		Metadata: &metav1.ObjectMetaArgs{
-			Name:   pulumi.String(envoyGatewayNamespace),
-			Labels: pulumi.ToStringMap(manifest.PodSecurityLabels(manifest.PodSecurityRestricted)),
-		},
-	}, parent, k8s, pulumi.DependsOn(args.DependsOn),
+	egNamespace, err := manifest.NewNamespace(ctx, name+"-envoy-gateway-namespace", envoyGatewayNamespace,
+		manifest.PodSecurityLabels(manifest.PodSecurityRestricted), parent, k8s, pulumi.DependsOn(args.DependsOn),
 		// NLB deletion plus deregistration delay takes minutes.
 		pulumi.Timeouts(&pulumi.CustomTimeouts{Delete: "20m"}))
 	if err != nil {
@@ -172,12 +164,8 @@ func NewGateway(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	if err != nil {
 		return nil, err
 	}
-	aiNamespace, err := corev1.NewNamespace(ctx, name+"-ai-gateway-namespace", &corev1.NamespaceArgs{
-		Metadata: &metav1.ObjectMetaArgs{
-			Name:   pulumi.String(aiGatewayNamespace),
-			Labels: pulumi.ToStringMap(manifest.PodSecurityLabels(manifest.PodSecurityBaseline)),
-		},
-	}, parent, k8s, pulumi.DependsOn(args.DependsOn))
+	aiNamespace, err := manifest.NewNamespace(ctx, name+"-ai-gateway-namespace", aiGatewayNamespace,
+		manifest.PodSecurityLabels(manifest.PodSecurityBaseline), parent, k8s, pulumi.DependsOn(args.DependsOn))
 	if err != nil {
 		return nil, err
 	}

@@ -116,12 +116,8 @@ func NewModels(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Reso
 	// KEDA's chart is not a Go module, so its pods are not dry-run in
 	// make test: the namespace enforces baseline (nothing KEDA runs needs
 	// host access) and warns and audits against restricted.
-	kedaNamespace, err := corev1.NewNamespace(ctx, name+"-keda-namespace", &corev1.NamespaceArgs{
-		Metadata: &metav1.ObjectMetaArgs{
-			Name:   pulumi.String(KEDANamespace),
-			Labels: pulumi.ToStringMap(manifest.PodSecurityLabels(manifest.PodSecurityBaseline)),
-		},
-	}, parent, k8s, pulumi.DependsOn(args.SystemNodes))
+	kedaNamespace, err := manifest.NewNamespace(ctx, name+"-keda-namespace", KEDANamespace,
+		manifest.PodSecurityLabels(manifest.PodSecurityBaseline), parent, k8s, pulumi.DependsOn(args.SystemNodes))
 	if err != nil {
 		return nil, err
 	}

@@ -114,15 +114,11 @@ func NewStack(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 	if err != nil {
 		return nil, err
 	}
-	ns, err := corev1.NewNamespace(ctx, name+"-namespace", &corev1.NamespaceArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(Namespace), Labels: pulumi.ToStringMap(namespaceLabels[Namespace])},
-	}, parent, k8s)
+	ns, err := manifest.NewNamespace(ctx, name+"-namespace", Namespace, namespaceLabels[Namespace], parent, k8s)
 	if err != nil {
 		return nil, err
 	}
-	hostNS, err := corev1.NewNamespace(ctx, name+"-host-namespace", &corev1.NamespaceArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(HostNamespace), Labels: pulumi.ToStringMap(namespaceLabels[HostNamespace])},
-	}, parent, k8s)
+	hostNS, err := manifest.NewNamespace(ctx, name+"-host-namespace", HostNamespace, namespaceLabels[HostNamespace], parent, k8s)
 	if err != nil {
 		return nil, err
 	}

@@ -267,16 +267,12 @@ func NewStorage(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	}
 
 	k8s := pulumi.Provider(args.Provider)
-	ns, err := corev1.NewNamespace(ctx, name+"-namespace", &corev1.NamespaceArgs{
-		Metadata: &metav1.ObjectMetaArgs{
-			Name: pulumi.String(Namespace),
-			// Model pods run as uid 1000 with no privilege, every
-			// capability dropped and the runtime's seccomp profile: they
-			// pass restricted, which the namespace enforces (the real API
-			// server check in make test dry-runs every one of them).
-			Labels: pulumi.ToStringMap(manifest.PodSecurityLabels(manifest.PodSecurityRestricted)),
-		},
-	}, parent, k8s)
+	// Model pods run as uid 1000 with no privilege, every capability
+	// dropped and the runtime's seccomp profile: they pass restricted,
+	// which the namespace enforces (the real API server check in make test
+	// dry-runs every one of them).
+	ns, err := manifest.NewNamespace(ctx, name+"-namespace", Namespace,
+		manifest.PodSecurityLabels(manifest.PodSecurityRestricted), parent, k8s)
 	if err != nil {
 		return nil, err
 	}
