@@ -448,13 +448,11 @@ func TestEveryNamespaceEnforcesPodSecurity(t *testing.T) {
 		for _, ns := range res.OfType("kubernetes:core/v1:Namespace") {
 			name := ns.String("metadata.name")
 			declared[name] = true
-			level := ns.String("metadata.labels.pod-security\\.kubernetes\\.io/enforce")
-			if level == "" {
-				labels, _ := ns.Input("metadata.labels")
-				if m, ok := labels.(map[string]any); ok {
-					level, _ = m["pod-security.kubernetes.io/enforce"].(string)
-				}
-			}
+			// The label key has dots, so it is read from the labels map,
+			// not through a dotted path.
+			labels, _ := ns.Input("metadata.labels")
+			m, _ := labels.(map[string]any)
+			level, _ := m["pod-security.kubernetes.io/enforce"].(string)
 			switch {
 			case level == "restricted" || level == "baseline":
 			case level == "privileged" && privilegedNamespaces[name] != "":
