@@ -8,7 +8,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -40,28 +39,20 @@ func (c *cluster) installCRDs() error {
 	// Applied four at a time: each CRD costs the server a schema build.
 	names := make([]string, len(docs))
 	errs := make([]error, len(docs))
-	sem := make(chan struct{}, 4)
-	var wg sync.WaitGroup
-	for i, d := range docs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			u := &unstructured.Unstructured{Object: d.Object}
-			names[i] = u.GetName()
-			b, err := json.Marshal(d.Object)
-			if err == nil {
-				force := true
-				_, err = c.dynamic.Resource(gvr).Patch(ctx, u.GetName(), types.ApplyPatchType, b,
-					metav1.PatchOptions{FieldManager: fieldManager, Force: &force})
-			}
-			if err != nil {
-				errs[i] = fmt.Errorf("installing CRD %s from %s: %w", u.GetName(), d.Source, err)
-			}
-		}()
-	}
-	wg.Wait()
+	fourAtATime(len(docs), func(i int) {
+		d := docs[i]
+		u := &unstructured.Unstructured{Object: d.Object}
+		names[i] = u.GetName()
+		b, err := json.Marshal(d.Object)
+		if err == nil {
+			force := true
+			_, err = c.dynamic.Resource(gvr).Patch(ctx, u.GetName(), types.ApplyPatchType, b,
+				metav1.PatchOptions{FieldManager: fieldManager, Force: &force})
+		}
+		if err != nil {
+			errs[i] = fmt.Errorf("installing CRD %s from %s: %w", u.GetName(), d.Source, err)
+		}
+	})
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

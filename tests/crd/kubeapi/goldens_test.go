@@ -156,20 +156,29 @@ type outcome struct {
 // run dry-run applies targets, four at a time, in order of the result.
 func (c *cluster) run(targets []target) []outcome {
 	out := make([]outcome, len(targets))
+	fourAtATime(len(targets), func(i int) {
+		w, err := c.apply(targets[i].obj, true)
+		out[i] = outcome{target: targets[i], warnings: w, err: err}
+	})
+	return out
+}
+
+// fourAtATime runs fn(0) ... fn(n-1), four at a time, and returns when all
+// are done: the API server builds a schema per CRD and validates every
+// dry run, and more at once only queue on two cores.
+func fourAtATime(n int, fn func(i int)) {
 	sem := make(chan struct{}, 4)
 	var wg sync.WaitGroup
-	for i, tg := range targets {
+	for i := range n {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			w, err := c.apply(tg.obj, true)
-			out[i] = outcome{target: tg, warnings: w, err: err}
+			fn(i)
 		}()
 	}
 	wg.Wait()
-	return out
 }
 
 // withPods adds a bare Pod for every pod template among targets.
