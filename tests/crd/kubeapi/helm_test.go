@@ -2,8 +2,10 @@ package kubeapi
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io/fs"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"os"
 	"os/exec"
 	"path"
@@ -223,6 +225,34 @@ var sourceComment = regexp.MustCompile(`(?m)^# Source: (.+)$`)
 // against the server's version and API list, as `helm install` renders it
 // (CRDs from crds/ unless the release skips them; no test hooks).
 func (c *cluster) render(spec helmSpec) ([]renderedDoc, error) {
+	key, err := json.Marshal(spec)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	docs, ok := c.rendered[string(key)]
+	c.mu.Unlock()
+	if !ok {
+		if docs, err = c.renderChart(spec); err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		if c.rendered == nil {
+			c.rendered = map[string][]renderedDoc{}
+		}
+		c.rendered[string(key)] = docs
+		c.mu.Unlock()
+	}
+	// Callers place objects in namespaces: each gets its own copy.
+	out := make([]renderedDoc, len(docs))
+	for i, d := range docs {
+		out[i] = renderedDoc{template: d.template, obj: (&unstructured.Unstructured{Object: d.obj}).DeepCopy().Object}
+	}
+	return out, nil
+}
+
+// renderChart runs helm template for one release.
+func (c *cluster) renderChart(spec helmSpec) ([]renderedDoc, error) {
 	dir, err := c.chartDir(spec)
 	if err != nil {
 		return nil, err

@@ -52,6 +52,11 @@ type cluster struct {
 	apisOnce sync.Once
 	apis     []string
 	apisErr  error
+
+	// rendered holds each chart render by release (chart, version, name,
+	// namespace and values): the golden check and the Envoy Gateway
+	// configuration check read the same output.
+	rendered map[string][]renderedDoc
 }
 
 // process is a child process and the channel closed when it exits.
