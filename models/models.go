@@ -287,7 +287,15 @@ func newInferenceService(ctx *pulumi.Context, s Spec, args *Args, keda, hfSecret
 					Containers: corev1.ContainerArray{&corev1.ContainerArgs{
 						Name:  pulumi.String("vllm"),
 						Image: pulumi.String(s.Image),
-						Args:  pulumi.ToStringArray(VLLMArgs(s)),
+						// Stated, not inherited: VLLMArgs are `vllm serve`'s
+						// (the model is its positional argument). The
+						// vllm/vllm-openai image's entrypoint is `vllm serve`
+						// today (docker/Dockerfile, target vllm-openai) but was
+						// `python3 -m vllm.entrypoints.openai.api_server`, which
+						// takes no positional model, and models[].image may be
+						// any image.
+						Command: pulumi.ToStringArray(VLLMCommand),
+						Args:    pulumi.ToStringArray(VLLMArgs(s)),
 						Env: corev1.EnvVarArray{
 							// Weights are on the volume; never reach the Hub.
 							&corev1.EnvVarArgs{Name: pulumi.String("HF_HUB_OFFLINE"), Value: pulumi.String("1")},

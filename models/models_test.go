@@ -279,6 +279,11 @@ func TestProbesAndRequests(t *testing.T) {
 	if img := job.String("spec.template.spec.containers.0.image"); img != versions.PreloadImage {
 		t.Errorf("preload image %s, want %s", img, versions.PreloadImage)
 	}
+	// The arguments are `vllm serve`'s: the command says so rather than
+	// relying on the image's entrypoint.
+	if cmd, _ := d.Input("spec.template.spec.containers.0.command"); !slices.Equal(cmd.([]any), []any{"vllm", "serve"}) {
+		t.Errorf("vLLM container command %v, want vllm serve", cmd)
+	}
 	ready, live := timing("readinessProbe"), timing("livenessProbe")
 	if live.Tolerance() <= 2*ready.Tolerance() || live.TimeoutSeconds <= ready.TimeoutSeconds {
 		t.Errorf("liveness %+v is not clearly more lenient than readiness %+v", live, ready)

@@ -62,6 +62,9 @@ func (s Spec) ServedNames() []string {
 	return names
 }
 
+// VLLMCommand starts vLLM's OpenAI-compatible server.
+var VLLMCommand = []string{"vllm", "serve"}
+
 // VLLMArgs builds the vLLM OpenAI server's arguments from the model's
 // config. The vllm/vllm-openai image's entrypoint is `vllm serve`, whose
 // lasting interface is `vllm serve <model_tag> [options]`: the model is the
