@@ -3,6 +3,7 @@ module github.com/llm-platform/llm-platform
 go 1.26
 
 require (
+	github.com/BurntSushi/toml v1.6.0
 	github.com/pulumi/pulumi-aws/sdk/v7 v7.41.0
 	github.com/pulumi/pulumi-eks/sdk/v4 v4.0.1
 	github.com/pulumi/pulumi-kubernetes/sdk/v4 v4.33.0
@@ -14,7 +15,6 @@ require (
 )
 
 require (
-	github.com/BurntSushi/toml v1.6.0 // indirect
 	github.com/Microsoft/go-winio v0.6.2 // indirect
 	github.com/ProtonMail/go-crypto v1.4.1 // indirect
 	github.com/agext/levenshtein v1.2.3 // indirect

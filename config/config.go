@@ -128,6 +128,16 @@ type GPU struct {
 	// to launch spot instances. Only for accounts that never used Spot:
 	// creating a role that exists fails. Retained on delete (account-wide).
 	CreateSpotServiceLinkedRole bool `json:"createSpotServiceLinkedRole"`
+	// SOCIParallelPull switches the GPU nodes' containerd to Bottlerocket's
+	// SOCI snapshotter in parallel pull-and-unpack mode (about 5x faster
+	// for the vLLM image; package coldstart), on a data volume provisioned
+	// with the throughput and IOPS the figure was measured on.
+	SOCIParallelPull bool `json:"sociParallelPull"`
+	// DataVolumeSnapshotID boots every GPU node's data volume from an EBS
+	// snapshot that already holds the vLLM image
+	// (scripts/build-data-volume-snapshot.sh), so no pull happens at all.
+	// Empty: volumes start empty and the image is pulled.
+	DataVolumeSnapshotID string `json:"dataVolumeSnapshotId"`
 }
 
 // Storage configures the model bucket.
@@ -211,7 +221,30 @@ type Model struct {
 	MaxLoRARank int `json:"maxLoraRank"`
 	// TTFTTargetSeconds is the p95 time-to-first-token SLO.
 	TTFTTargetSeconds float64 `json:"ttftTargetSeconds"`
+	// ImageGB is the compressed size of Image, for the cold-start estimate;
+	// 0 means the pinned image's (versions.VLLMImageCompressedGB), and is
+	// refused with any other image.
+	ImageGB float64 `json:"imageGB"`
+	// LoadFormat is how vLLM reads the weights: runai_streamer (the Run:ai
+	// Model Streamer, concurrent reads; the default) or safetensors (vLLM's
+	// plain loader).
+	LoadFormat string `json:"loadFormat"`
+	// StreamerConcurrency is the Run:ai Model Streamer's reader threads.
+	StreamerConcurrency int `json:"streamerConcurrency"`
+	// CompileCache keeps vLLM's torch.compile cache on the model volume,
+	// per model, revision and image, so every start after the first loads
+	// its compiled graphs instead of compiling again.
+	CompileCache bool `json:"compileCache"`
 }
+
+// Load formats (vLLM --load-format).
+const (
+	LoadFormatRunAIStreamer = "runai_streamer"
+	LoadFormatSafetensors   = "safetensors"
+)
+
+// LoadFormats are the values of models[].loadFormat.
+var LoadFormats = []string{LoadFormatRunAIStreamer, LoadFormatSafetensors}
 
 // LoRAAdapter is an adapter served on top of a model under its own name.
 type LoRAAdapter struct {

@@ -53,6 +53,8 @@ func DefaultGPU() GPU {
 		ExpireAfter:        "720h",
 		// Most accounts have the role already; creating it again fails.
 		CreateSpotServiceLinkedRole: false,
+		SOCIParallelPull:            true,
+		DataVolumeSnapshotID:        "",
 	}
 }
 
@@ -96,6 +98,10 @@ func DefaultModel() Model {
 		LoRAAdapters:         []LoRAAdapter{},
 		MaxLoRARank:          16,
 		TTFTTargetSeconds:    2,
+		ImageGB:              0,
+		LoadFormat:           LoadFormatRunAIStreamer,
+		StreamerConcurrency:  16,
+		CompileCache:         true,
 	}
 }
 

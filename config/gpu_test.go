@@ -94,3 +94,91 @@ func TestGPUGuardRejectsImpossibleModels(t *testing.T) {
 		t.Errorf("a 7B AWQ model was refused: %v", err)
 	}
 }
+
+func TestColdStartLeversAreValidated(t *testing.T) {
+	t.Parallel()
+	model := func(extra string) string {
+		return `[{"name": "m", "hfRepo": "org/m", "revision": "0123456789abcdef0123456789abcdef01234567", "paramsBillions": 7.6, "quantization": "awq_marlin"` + extra + `}]`
+	}
+	for _, tt := range []struct {
+		name    string
+		values  map[string]string
+		wantKey string
+	}{
+		{"snapshot id of the wrong shape",
+			map[string]string{"gpu": `{"dataVolumeSnapshotId": "snapshot-1"}`}, "gpu.dataVolumeSnapshotId"},
+		{"snapshot with the image store moved to instance store",
+			map[string]string{"gpu": `{"dataVolumeSnapshotId": "snap-0123456789abcdef0", "instanceStoreRaid0": true}`}, "gpu.dataVolumeSnapshotId"},
+		{"unknown load format",
+			map[string]string{"models": model(`, "loadFormat": "tensorizer"`)}, "models[0].loadFormat"},
+		{"streamer without readers",
+			map[string]string{"models": model(`, "streamerConcurrency": 0`)}, "models[0].streamerConcurrency"},
+		{"custom image without its size",
+			map[string]string{"models": model(`, "image": "example.com/vllm:v1"`)}, "models[0].imageGB"},
+		{"negative image size",
+			map[string]string{"models": model(`, "imageGB": -1`)}, "models[0].imageGB"},
+		// Without its levers the dev model takes about 290 s to wake, over
+		// the 264 s it may use of the 330 s hold time.
+		{"scale to zero without the levers",
+			map[string]string{
+				"gpu":    `{"sociParallelPull": false}`,
+				"models": model(`, "minReplicas": 0, "loadFormat": "safetensors", "compileCache": false`),
+			}, "models[0].minReplicas"},
+		// A 20 GB custom image pulled with SOCI still takes 50 s, and a
+		// cold compile: over budget on a 10 Gbps instance with the plain loader.
+		{"scale to zero with a huge image and plain loader",
+			map[string]string{
+				"models": model(`, "minReplicas": 0, "image": "example.com/vllm:v1", "imageGB": 60, "loadFormat": "safetensors", "compileCache": false`),
+			}, "models[0].minReplicas"},
+	} {
+		_, err := Parse(Input{Stack: "dev", Values: valid(tt.values)})
+		if err == nil || !strings.Contains(err.Error(), `"llm-platform:`+tt.wantKey+`"`) {
+			t.Errorf("%s: err = %v, want one naming %s", tt.name, err, tt.wantKey)
+		}
+	}
+	// The default levers wake the dev model in time; a model that keeps a
+	// replica is not held to the wake budget at all.
+	for _, extra := range []string{`, "minReplicas": 0`, `, "minReplicas": 1, "loadFormat": "safetensors", "compileCache": false`} {
+		values := map[string]string{"models": model(extra), "gpu": `{"sociParallelPull": false}`}
+		if strings.Contains(extra, `"minReplicas": 0`) {
+			delete(values, "gpu")
+		}
+		if _, err := Parse(Input{Stack: "dev", Values: valid(values)}); err != nil {
+			t.Errorf("model %s refused: %v", extra, err)
+		}
+	}
+}
+
+func TestSlowestNetwork(t *testing.T) {
+	t.Parallel()
+	sizes := []string{"xlarge", "4xlarge", "12xlarge", "48xlarge"}
+	for _, tt := range []struct {
+		gpus int
+		want float64
+	}{{1, 10}, {2, 40}, {4, 40}, {8, 100}} {
+		if got := SlowestNetworkGbps([]string{"g6"}, sizes, tt.gpus); got != tt.want {
+			t.Errorf("%d GPUs: %v Gbps, want %v", tt.gpus, got, tt.want)
+		}
+	}
+	// Every instance that has GPUs has a bandwidth.
+	for f, sizes := range GPUsPerInstance {
+		for s := range sizes {
+			if NetworkGbps[f][s] <= 0 {
+				t.Errorf("%s.%s has no network bandwidth", f, s)
+			}
+		}
+	}
+}
+
+// valid completes values into an otherwise valid LLM stack, so the wake-up
+// check (which runs only on a config with no other error) is reached.
+func valid(values map[string]string) map[string]string {
+	out := map[string]string{
+		"cluster": `{"endpointPublicAccess": false}`, "llm": `{"enabled": true}`,
+		"gateway": `{"clients": [{"name": "team"}]}`,
+	}
+	for k, v := range values {
+		out[k] = v
+	}
+	return out
+}

@@ -96,8 +96,12 @@ func (c *Config) validate() Errors {
 	c.validateModels(&errs)
 	c.validateGPUFit(&errs)
 	c.validateAutoscaling(&errs)
+	c.validateColdStartLevers(&errs)
 	c.validateObservability(&errs)
 	c.validateTags(&errs)
+	if len(errs) == 0 {
+		c.validateWake(&errs)
+	}
 	return errs
 }
 

@@ -2,7 +2,10 @@ package gpu
 
 import (
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/BurntSushi/toml"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -139,5 +142,92 @@ func TestPoolRejectsMissingArgs(t *testing.T) {
 	})
 	if err == nil || len(res.Resources) != 0 {
 		t.Fatalf("err = %v, %d resources", err, len(res.Resources))
+	}
+}
+
+// bottlerocketSettings models the two settings tables the user data sets,
+// with the names and types of Bottlerocket's settings reference
+// (container-runtime, container-runtime-plugins; 1.44.0 and later).
+type bottlerocketSettings struct {
+	Settings struct {
+		ContainerRuntime struct {
+			Snapshotter string `toml:"snapshotter"`
+		} `toml:"container-runtime"`
+		Plugins struct {
+			SOCI struct {
+				PullMode string `toml:"pull-mode"`
+				Parallel struct {
+					MaxConcurrentDownloads         *int    `toml:"max-concurrent-downloads"`
+					MaxConcurrentDownloadsPerImage *int    `toml:"max-concurrent-downloads-per-image"`
+					ConcurrentDownloadChunkSize    *string `toml:"concurrent-download-chunk-size"`
+					MaxConcurrentUnpacks           *int    `toml:"max-concurrent-unpacks"`
+					MaxConcurrentUnpacksPerImage   *int    `toml:"max-concurrent-unpacks-per-image"`
+					DiscardUnpackedLayers          *bool   `toml:"discard-unpacked-layers"`
+				} `toml:"parallel-pull-unpack"`
+			} `toml:"soci-snapshotter"`
+		} `toml:"container-runtime-plugins"`
+	} `toml:"settings"`
+}
+
+func TestSOCIUserDataIsBottlerocketSettings(t *testing.T) {
+	t.Parallel()
+	var s bottlerocketSettings
+	md, err := toml.Decode(SOCIUserData, &s)
+	if err != nil {
+		t.Fatalf("user data is not TOML: %v", err)
+	}
+	if u := md.Undecoded(); len(u) > 0 {
+		t.Errorf("keys Bottlerocket does not define: %v", u)
+	}
+	if s.Settings.ContainerRuntime.Snapshotter != "soci" {
+		t.Errorf("snapshotter = %q, want soci", s.Settings.ContainerRuntime.Snapshotter)
+	}
+	if s.Settings.Plugins.SOCI.PullMode != "parallel-pull-unpack" {
+		t.Errorf("pull-mode = %q, want parallel-pull-unpack (the only mode Bottlerocket offers)", s.Settings.Plugins.SOCI.PullMode)
+	}
+	p := s.Settings.Plugins.SOCI.Parallel
+	if p.MaxConcurrentDownloadsPerImage == nil || p.MaxConcurrentUnpacksPerImage == nil || p.DiscardUnpackedLayers == nil || !*p.DiscardUnpackedLayers {
+		t.Errorf("parallel-pull-unpack settings = %+v: want the blueprint's per-image concurrency and discarded layers", p)
+	}
+	// Karpenter rebuilds settings.kubernetes from its own struct and drops
+	// what it does not know: the user data must not rely on it.
+	if strings.Contains(SOCIUserData, "settings.kubernetes") {
+		t.Error("user data sets settings.kubernetes, which Karpenter rewrites")
+	}
+}
+
+func TestDataVolumeLevers(t *testing.T) {
+	t.Parallel()
+	ebs := func(s NodeClassSpec) map[string]any {
+		nc := NodeClass(s)
+		for _, v := range nc["spec"].(map[string]any)["blockDeviceMappings"].([]any) {
+			if m := v.(map[string]any); m["deviceName"] == "/dev/xvdb" {
+				return m["ebs"].(map[string]any)
+			}
+		}
+		t.Fatal("no /dev/xvdb")
+		return nil
+	}
+	nc, _ := spec()
+	plain := ebs(nc)
+	for _, k := range []string{"throughput", "iops", "snapshotID", "volumeInitializationRate"} {
+		if _, ok := plain[k]; ok {
+			t.Errorf("without levers the data volume sets %s", k)
+		}
+	}
+	if _, ok := NodeClass(nc)["spec"].(map[string]any)["userData"]; ok {
+		t.Error("user data without gpu.sociParallelPull")
+	}
+
+	nc.SOCIParallelPull, nc.DataVolumeSnapshotID = true, "snap-0123456789abcdef0"
+	got := ebs(nc)
+	if got["throughput"] != 1000 || got["iops"] != 16000 {
+		t.Errorf("SOCI data volume %v: want the 1,000 MiB/s and 16,000 IOPS the pull rate was measured on", got)
+	}
+	if got["snapshotID"] != "snap-0123456789abcdef0" || got["volumeInitializationRate"] != 300 || got["volumeSize"] != "120Gi" {
+		t.Errorf("snapshot data volume %v", got)
+	}
+	if NodeClass(nc)["spec"].(map[string]any)["userData"] != SOCIUserData {
+		t.Error("SOCI user data missing")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/llm-platform/llm-platform/coldstart"
 	"github.com/llm-platform/llm-platform/manifest"
 	"github.com/llm-platform/llm-platform/versions"
 )
@@ -91,7 +92,8 @@ func (a *Args) validate() error {
 			return fmt.Errorf("models: config key models[%s]: autoscaling between minReplicas %d and maxReplicas %d needs observability.enabled (KEDA reads vLLM metrics from Prometheus)",
 				s.Name, s.MinReplicas, s.MaxReplicas)
 		}
-		if s.GPUsPerReplica < 1 || s.MaxNumSeqs < 1 || s.Image == "" || s.HFRepo == "" || len(s.Revision) < 8 {
+		if s.GPUsPerReplica < 1 || s.MaxNumSeqs < 1 || s.Image == "" || s.HFRepo == "" || len(s.Revision) < 8 ||
+			s.StartupFailureThreshold < 1 || s.LoadFormat == "" {
 			return fmt.Errorf("models: model %q is incomplete", s.Name)
 		}
 	}
@@ -296,20 +298,8 @@ func newInferenceService(ctx *pulumi.Context, s Spec, args *Args, keda, hfSecret
 						// any image.
 						Command: pulumi.ToStringArray(VLLMCommand),
 						Args:    pulumi.ToStringArray(VLLMArgs(s)),
-						Env: corev1.EnvVarArray{
-							// Weights are on the volume; never reach the Hub.
-							&corev1.EnvVarArgs{Name: pulumi.String("HF_HUB_OFFLINE"), Value: pulumi.String("1")},
-							// Caches (torch.compile, Triton, HF) go to the
-							// writable scratch volume, not the image.
-							&corev1.EnvVarArgs{Name: pulumi.String("HOME"), Value: pulumi.String("/tmp")},
-							// uid 1000 has no passwd entry in the image;
-							// getpass.getuser() (torch's compile cache)
-							// falls back to these.
-							&corev1.EnvVarArgs{Name: pulumi.String("USER"), Value: pulumi.String("vllm")},
-							&corev1.EnvVarArgs{Name: pulumi.String("LOGNAME"), Value: pulumi.String("vllm")},
-							&corev1.EnvVarArgs{Name: pulumi.String("VLLM_NO_USAGE_STATS"), Value: pulumi.String("1")},
-						},
-						Ports: corev1.ContainerPortArray{&corev1.ContainerPortArgs{Name: pulumi.String("http"), ContainerPort: pulumi.Int(Port)}},
+						Env:     vllmEnv(s),
+						Ports:   corev1.ContainerPortArray{&corev1.ContainerPortArgs{Name: pulumi.String("http"), ContainerPort: pulumi.Int(Port)}},
 						Resources: &corev1.ResourceRequirementsArgs{
 							Requests: pulumi.StringMap{
 								"nvidia.com/gpu": gpus,
@@ -318,32 +308,24 @@ func newInferenceService(ctx *pulumi.Context, s Spec, args *Args, keda, hfSecret
 							},
 							Limits: pulumi.StringMap{"nvidia.com/gpu": gpus, "memory": pulumi.String(fmt.Sprintf("%dGi", 14*s.GPUsPerReplica))},
 						},
-						// Loading weights and compiling CUDA graphs takes
-						// minutes: allow up to 30 before liveness applies.
+						// Until /health answers, only the startup probe runs:
+						// every coldstart.StartupProbePeriodSeconds (each
+						// period is time a woken model's held requests wait),
+						// for coldstart.StartupProbeFactor times the model's
+						// estimated load and engine start with a cold compile
+						// cache, before the container is restarted as hung.
 						StartupProbe: &corev1.ProbeArgs{
 							HttpGet:          &corev1.HTTPGetActionArgs{Path: pulumi.String("/health"), Port: pulumi.String("http")},
-							PeriodSeconds:    pulumi.Int(10),
-							FailureThreshold: pulumi.Int(180),
+							PeriodSeconds:    pulumi.Int(coldstart.StartupProbePeriodSeconds),
+							TimeoutSeconds:   pulumi.Int(Readiness.TimeoutSeconds),
+							FailureThreshold: pulumi.Int(s.StartupFailureThreshold),
 						},
 						ReadinessProbe:  probe(Readiness),
 						LivenessProbe:   probe(Liveness),
 						SecurityContext: containerSecurity(),
-						VolumeMounts: corev1.VolumeMountArray{
-							&corev1.VolumeMountArgs{Name: pulumi.String("models"), MountPath: pulumi.String(MountPath), ReadOnly: pulumi.Bool(true)},
-							&corev1.VolumeMountArgs{Name: pulumi.String("dshm"), MountPath: pulumi.String("/dev/shm")},
-							&corev1.VolumeMountArgs{Name: pulumi.String("tmp"), MountPath: pulumi.String("/tmp")},
-						},
+						VolumeMounts:    vllmMounts(s),
 					}},
-					Volumes: corev1.VolumeArray{
-						&corev1.VolumeArgs{Name: pulumi.String("models"), PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSourceArgs{
-							ClaimName: pulumi.String(args.ClaimName), ReadOnly: pulumi.Bool(true),
-						}},
-						// Shared memory for tensor-parallel workers (NCCL).
-						&corev1.VolumeArgs{Name: pulumi.String("dshm"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{
-							Medium: pulumi.String("Memory"), SizeLimit: pulumi.String(fmt.Sprintf("%dGi", 2*s.GPUsPerReplica)),
-						}},
-						&tmp,
-					},
+					Volumes: vllmVolumes(s, args.ClaimName, &tmp),
 				},
 			},
 		},
@@ -493,7 +475,7 @@ func (p ProbeTiming) Tolerance() int { return p.PeriodSeconds * p.FailureThresho
 // (vLLM answers 503 on /health once its engine is dead, which liveness
 // catches).
 var (
-	Readiness = ProbeTiming{PeriodSeconds: 5, TimeoutSeconds: 2, FailureThreshold: 3}
+	Readiness = ProbeTiming{PeriodSeconds: coldstart.ReadinessPeriodSeconds, TimeoutSeconds: 2, FailureThreshold: 3}
 	Liveness  = ProbeTiming{PeriodSeconds: 15, TimeoutSeconds: 10, FailureThreshold: 8}
 )
 

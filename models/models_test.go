@@ -1,6 +1,7 @@
 package models
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/llm-platform/llm-platform/coldstart"
 	"github.com/llm-platform/llm-platform/render"
 	"github.com/llm-platform/llm-platform/versions"
 )
@@ -17,6 +19,7 @@ func spec() Spec {
 		Name: "qwen", HFRepo: "Qwen/Qwen2.5-7B-Instruct-AWQ", Revision: "b25037543e9394b818fdfca67ab2a00ecc7dd641",
 		ServedName: "qwen2.5-7b", MaxModelLen: 16384, MaxNumSeqs: 32, GPUMemoryUtilization: 0.9,
 		GPUsPerReplica: 1, MinReplicas: 1, MaxReplicas: 3, Image: "vllm/vllm-openai:v0.31.0", MaxLoRARank: 16,
+		LoadFormat: LoadFormatRunAIStreamer, StreamerConcurrency: 16, CompileCache: true, StartupFailureThreshold: 90,
 	}
 }
 
@@ -35,7 +38,11 @@ func TestVLLMArgs(t *testing.T) {
 		{"minimal", spec(),
 			[]string{"--served-model-name qwen2.5-7b", "--max-model-len 16384", "--max-num-seqs 32",
 				"--gpu-memory-utilization 0.9", "--tensor-parallel-size 1", "--port 8000"},
-			[]string{"--quantization", "--enable-lora", "--tool-call-parser", "--enable-auto-tool-choice", "--model"}},
+			[]string{"--quantization", "--enable-lora", "--tool-call-parser", "--enable-auto-tool-choice", "--model "}},
+		{"streamer", spec(),
+			[]string{"--load-format runai_streamer", `--model-loader-extra-config {"concurrency":16,"memory_limit":4294967296}`}, nil},
+		{"plain loader", func() Spec { s := spec(); s.LoadFormat = LoadFormatSafetensors; return s }(),
+			[]string{"--load-format safetensors"}, []string{"--model-loader-extra-config"}},
 		{"everything", withAll,
 			[]string{"--quantization awq_marlin", "--enable-auto-tool-choice --tool-call-parser hermes", "--tensor-parallel-size 4",
 				"--max-loras 2 --max-lora-rank 16"},
@@ -301,5 +308,92 @@ func TestProbesAndRequests(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// The streamer's extra config is the JSON object vLLM parses, with integer
+// values (the loader copies only integers into the streamer's environment).
+func TestStreamerConfigIsJSONIntegers(t *testing.T) {
+	t.Parallel()
+	args := VLLMArgs(spec())
+	i := slices.Index(args, "--model-loader-extra-config")
+	if i < 0 || i+1 >= len(args) {
+		t.Fatalf("no --model-loader-extra-config in %v", args)
+	}
+	var cfg map[string]any
+	dec := json.NewDecoder(strings.NewReader(args[i+1]))
+	dec.UseNumber()
+	if err := dec.Decode(&cfg); err != nil {
+		t.Fatalf("extra config %q is not JSON: %v", args[i+1], err)
+	}
+	for _, k := range []string{"concurrency", "memory_limit"} {
+		n, ok := cfg[k].(json.Number)
+		if _, err := n.Int64(); !ok || err != nil {
+			t.Errorf("%s = %v, want an integer", k, cfg[k])
+		}
+	}
+}
+
+// The compile cache is the one writable path on the model volume: its own
+// directory per model, revision and image, where VLLM_CACHE_ROOT points;
+// the weights stay read-only. Without the lever neither exists.
+func TestCompileCacheMount(t *testing.T) {
+	t.Parallel()
+	for _, on := range []bool{true, false} {
+		s := spec()
+		s.CompileCache = on
+		d := renderModels(t, "http://prom:9090", s).Named("kubernetes:apps/v1:Deployment", "qwen")
+		c, _ := d.Input("spec.template.spec.containers.0")
+		container := c.(map[string]any)
+		env := map[string]string{}
+		for _, e := range container["env"].([]any) {
+			e := e.(map[string]any)
+			v, _ := e["value"].(string)
+			env[e["name"].(string)] = v
+		}
+		mounts := map[string]map[string]any{}
+		for _, m := range container["volumeMounts"].([]any) {
+			m := m.(map[string]any)
+			mounts[m["mountPath"].(string)] = m
+		}
+		if w := mounts[MountPath]; w == nil || w["readOnly"] != true {
+			t.Errorf("compileCache %v: weights mount %v, want read-only", on, w)
+		}
+		cache := mounts[CompileCacheMountPath]
+		if !on {
+			if cache != nil || env["VLLM_CACHE_ROOT"] != "" {
+				t.Errorf("compile cache without the lever: mount %v, VLLM_CACHE_ROOT %q", cache, env["VLLM_CACHE_ROOT"])
+			}
+			continue
+		}
+		want := ".compile-cache/qwen/b25037543e9394b818fdfca67ab2a00ecc7dd641/vllm_vllm-openai_v0.31.0"
+		if cache == nil || cache["subPath"] != want || cache["readOnly"] == true {
+			t.Errorf("compile cache mount %v, want writable subPath %s", cache, want)
+		}
+		if env["VLLM_CACHE_ROOT"] != CompileCacheMountPath {
+			t.Errorf("VLLM_CACHE_ROOT = %q, want %s", env["VLLM_CACHE_ROOT"], CompileCacheMountPath)
+		}
+		vols, _ := d.Input("spec.template.spec.volumes")
+		for _, v := range vols.([]any) {
+			v := v.(map[string]any)
+			if v["name"] == cache["name"] {
+				if pvc, _ := v["persistentVolumeClaim"].(map[string]any); pvc == nil || pvc["readOnly"] == true {
+					t.Errorf("compile cache volume %v, want the model claim, writable", v)
+				}
+			}
+		}
+	}
+}
+
+// The startup probe is the model's, from its cold-start estimate.
+func TestStartupProbeFromBudget(t *testing.T) {
+	t.Parallel()
+	s := spec()
+	s.StartupFailureThreshold = 37
+	d := renderModels(t, "http://prom:9090", s).Named("kubernetes:apps/v1:Deployment", "qwen")
+	period, _ := d.Input("spec.template.spec.containers.0.startupProbe.periodSeconds")
+	threshold, _ := d.Input("spec.template.spec.containers.0.startupProbe.failureThreshold")
+	if period != float64(coldstart.StartupProbePeriodSeconds) || threshold != float64(37) {
+		t.Errorf("startup probe every %v s, %v failures; want every %d s, 37", period, threshold, coldstart.StartupProbePeriodSeconds)
 	}
 }

@@ -3,6 +3,8 @@ package models
 import (
 	"fmt"
 	"strings"
+
+	"github.com/llm-platform/llm-platform/coldstart"
 )
 
 // Labels of a model's pods; ComponentLabel lets the PodMonitor find every
@@ -39,7 +41,9 @@ func ScaledObjectObject(s Spec, namespace, prometheusURL string) map[string]any 
 			"scaleTargetRef":  map[string]any{"name": s.Name},
 			"minReplicaCount": s.MinReplicas,
 			"maxReplicaCount": s.MaxReplicas,
-			"pollingInterval": 15,
+			// With the Prometheus scrape interval, the wake-up signal
+			// phase of the cold-start budget.
+			"pollingInterval": coldstart.KEDAPollingSeconds,
 			// Only applies to going from 1 to 0 replicas.
 			"cooldownPeriod": 600,
 			"advanced": map[string]any{"horizontalPodAutoscalerConfig": map[string]any{"behavior": map[string]any{

@@ -39,6 +39,55 @@ type Spec struct {
 	Image                string
 	Adapters             []Adapter
 	MaxLoRARank          int
+	// LoadFormat is vLLM's --load-format: runai_streamer or safetensors.
+	LoadFormat string
+	// StreamerConcurrency is the Run:ai Model Streamer's reader threads.
+	StreamerConcurrency int
+	// CompileCache puts vLLM's cache root on the model volume
+	// (CompileCacheDir).
+	CompileCache bool
+	// StartupFailureThreshold is the startup probe's failureThreshold at
+	// coldstart.StartupProbePeriodSeconds, from the model's cold-start
+	// estimate (coldstart.StartupProbeFailureThreshold).
+	StartupFailureThreshold int
+}
+
+// Load formats vLLM is started with.
+const (
+	LoadFormatRunAIStreamer = "runai_streamer"
+	LoadFormatSafetensors   = "safetensors"
+)
+
+// StreamerMemoryLimitBytes caps the Run:ai Model Streamer's CPU buffer.
+// Its default is 40 GB, or the whole checkpoint when smaller
+// (runai-model-streamer requests_iterator.py): a 16 GB checkpoint would
+// buffer 16 GB inside a pod limited to 14 GiB per GPU. 4 GiB keeps 16
+// readers of 2 MiB chunks busy with room to spare.
+const StreamerMemoryLimitBytes = 4 << 30
+
+// CompileCacheMountPath is where the model's compile cache directory is
+// mounted, read-write, in vLLM; VLLM_CACHE_ROOT points at it.
+const CompileCacheMountPath = "/compile-cache"
+
+// CompileCacheDir is the model's compile cache on the volume (relative to
+// its root, as a subPath): one directory per model, revision and image.
+// vLLM keys its torch.compile cache by a hash of its version, the model
+// config and the compilation config (vllm/compilation/backends.py), so a
+// shared directory would be safe for reuse; separate directories keep
+// replicas of different revisions or images from writing next to each
+// other, and make a stale cache a directory to delete.
+func (s Spec) CompileCacheDir() string {
+	return path.Join(".compile-cache", s.Name, s.Revision, imageKey(s.Image))
+}
+
+// imageKey turns an image reference into one path component.
+func imageKey(image string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, image)
 }
 
 // WeightsDir is where the model's weights live on the volume: one directory
@@ -84,6 +133,16 @@ func VLLMArgs(s Spec) []string {
 	}
 	if s.Quantization != "" {
 		args = append(args, "--quantization", s.Quantization)
+	}
+	args = append(args, "--load-format", s.LoadFormat)
+	if s.LoadFormat == LoadFormatRunAIStreamer {
+		// vLLM reads the local weights directory with the streamer
+		// (runai_streamer_loader.py accepts a local path), which copies
+		// concurrency and memory_limit into RUNAI_STREAMER_CONCURRENCY and
+		// RUNAI_STREAMER_MEMORY_LIMIT; the streamer ships in the
+		// vllm-openai image (docker/Dockerfile, vllm-base stage).
+		args = append(args, "--model-loader-extra-config",
+			fmt.Sprintf(`{"concurrency":%d,"memory_limit":%d}`, s.StreamerConcurrency, StreamerMemoryLimitBytes))
 	}
 	if s.ToolCallParser != "" {
 		args = append(args, "--enable-auto-tool-choice", "--tool-call-parser", s.ToolCallParser)

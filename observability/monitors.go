@@ -1,6 +1,9 @@
 package observability
 
 import (
+	"fmt"
+
+	"github.com/llm-platform/llm-platform/coldstart"
 	"github.com/llm-platform/llm-platform/manifest"
 	"github.com/llm-platform/llm-platform/observability/metrics"
 )
@@ -63,7 +66,9 @@ func GatewayPodMonitor(envoyNamespace string) map[string]any {
 			"namespaceSelector": map[string]any{"matchNames": []any{envoyNamespace}},
 			"selector":          map[string]any{"matchLabels": map[string]any{"app.kubernetes.io/managed-by": "envoy-gateway"}},
 			"podMetricsEndpoints": []any{map[string]any{
-				"portNumber": 1064, "path": "/metrics", "interval": "15s",
+				// The wake-up trigger of a model at zero reads these
+				// series: the interval is part of its cold-start budget.
+				"portNumber": 1064, "path": "/metrics", "interval": fmt.Sprintf("%ds", coldstart.ScrapeIntervalSeconds),
 			}},
 		},
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/llm-platform/llm-platform/cluster"
+	"github.com/llm-platform/llm-platform/coldstart"
 	"github.com/llm-platform/llm-platform/config"
 	"github.com/llm-platform/llm-platform/cost"
 	"github.com/llm-platform/llm-platform/gateway"
@@ -170,12 +171,14 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 
 	pool, err := gpu.NewPool(ctx, "gpu-l4", &gpu.Args{
 		NodeClass: gpu.NodeClassSpec{
-			ClusterName:         k8s.Name,
-			NodeRoleName:        cluster.KarpenterNodeRoleName(k8s.Name),
-			BottlerocketVersion: cfg.GPU.BottlerocketVersion,
-			DataVolumeGiB:       cfg.GPU.DataVolumeGiB,
-			InstanceStoreRAID0:  cfg.GPU.InstanceStoreRAID0,
-			Tags:                baseTags,
+			ClusterName:          k8s.Name,
+			NodeRoleName:         cluster.KarpenterNodeRoleName(k8s.Name),
+			BottlerocketVersion:  cfg.GPU.BottlerocketVersion,
+			DataVolumeGiB:        cfg.GPU.DataVolumeGiB,
+			InstanceStoreRAID0:   cfg.GPU.InstanceStoreRAID0,
+			SOCIParallelPull:     cfg.GPU.SOCIParallelPull,
+			DataVolumeSnapshotID: cfg.GPU.DataVolumeSnapshotID,
+			Tags:                 baseTags,
 		},
 		NodePool: gpu.NodePoolSpec{
 			InstanceFamilies: cfg.GPU.InstanceFamilies,
@@ -310,6 +313,8 @@ func modelSpecs(cfg *config.Config) []models.Spec {
 			GPUMemoryUtilization: m.GPUMemoryUtilization, GPUsPerReplica: m.GPUsPerReplica,
 			MinReplicas: m.MinReplicas, MaxReplicas: m.MaxReplicas, ToolCallParser: m.ToolCallParser,
 			Image: m.Image, Adapters: adapters, MaxLoRARank: m.MaxLoRARank,
+			LoadFormat: m.LoadFormat, StreamerConcurrency: m.StreamerConcurrency, CompileCache: m.CompileCache,
+			StartupFailureThreshold: coldstart.StartupProbeFailureThreshold(cfg.ColdStartModel(m)),
 		}
 	}
 	return out

@@ -28,6 +28,11 @@ const (
 
 	// VLLMImage is the default vLLM OpenAI-compatible server image.
 	VLLMImage = "vllm/vllm-openai:v0.31.0"
+	// VLLMImageCompressedGB is what a node downloads to run VLLMImage, for
+	// the cold-start estimate (package coldstart): about 10 GB, the size
+	// Docker Hub lists for the linux/amd64 vllm-openai images of the 0.2x
+	// and 0.3x releases. Update it with the image.
+	VLLMImageCompressedGB = 10.0
 	// PreloadImage runs the weight download (models.PreloadScript, which
 	// needs only Python's standard library): about 45 MB compressed,
 	// against the vLLM image's ~10 GB (30 GiB unpacked) on the system
