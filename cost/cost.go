@@ -9,6 +9,7 @@ import (
 	"math"
 	"sort"
 
+	"github.com/llm-platform/llm-platform/coldstart"
 	"github.com/llm-platform/llm-platform/config"
 )
 
@@ -76,7 +77,7 @@ func Monthly(c *config.Config) Estimate {
 				e.Notes = append(e.Notes, fmt.Sprintf("no priced instance for %d GPUs for model %s", m.GPUsPerReplica, m.Name))
 				continue
 			}
-			nodeVol := float64(4+c.GPU.DataVolumeGiB) * GP3PerGiBMonth
+			nodeVol := GPUNodeVolumesMonthly(c.GPU)
 			idleGPU += float64(m.MinReplicas) * price * HoursPerMonth
 			maxGPU += float64(m.MaxReplicas) * price * HoursPerMonth
 			idleVol += float64(m.MinReplicas) * nodeVol
@@ -84,7 +85,11 @@ func Monthly(c *config.Config) Estimate {
 			weights += config.WeightsGiB(m.ParamsBillions, m.Quantization) * (1 << 30) / 1e9
 		}
 		add("GPU nodes (on-demand)", idleGPU, maxGPU, "models at minimum / maximum replicas")
-		add("GPU node volumes", idleVol, maxVol, fmt.Sprintf("%d GiB gp3 per node", 4+c.GPU.DataVolumeGiB))
+		volumes := fmt.Sprintf("%d GiB gp3 per node", 4+c.GPU.DataVolumeGiB)
+		if c.GPU.SOCIParallelPull {
+			volumes += fmt.Sprintf(", data volume at %d MiB/s and %d IOPS", coldstart.DataVolumeThroughputMiBps, coldstart.DataVolumeIOPS)
+		}
+		add("GPU node volumes", idleVol, maxVol, volumes)
 		add("Model weights in S3", weights*S3StandardPerGBMonth, weights*S3StandardPerGBMonth, fmt.Sprintf("about %.0f GB", weights))
 		e.Notes = append(e.Notes, "S3 Files, data transfer and spot discounts are not priced")
 		if c.ObservabilityLayer() {
@@ -98,6 +103,18 @@ func Monthly(c *config.Config) Estimate {
 	}
 	e.IdleUSD, e.MaxUSD = round(e.IdleUSD), round(e.MaxUSD)
 	return e
+}
+
+// GPUNodeVolumesMonthly is a GPU node's two volumes for a month: their
+// size, and with SOCI parallel pull the data volume's IOPS and throughput
+// above what gp3 includes.
+func GPUNodeVolumesMonthly(g config.GPU) float64 {
+	usd := float64(4+g.DataVolumeGiB) * GP3PerGiBMonth
+	if g.SOCIParallelPull {
+		usd += float64(coldstart.DataVolumeIOPS-GP3IncludedIOPS)*GP3PerIOPSMonth +
+			float64(coldstart.DataVolumeThroughputMiBps-GP3IncludedThroughputMiBps)*GP3PerMiBpsMonth
+	}
+	return usd
 }
 
 // GPUInstance is the cheapest priced instance of the allowed families and

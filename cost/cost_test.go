@@ -94,3 +94,19 @@ func TestEveryAcceptedGPUInstanceIsPriced(t *testing.T) {
 		}
 	}
 }
+
+// SOCI parallel pull's data volume costs its IOPS and throughput above
+// gp3's included 3,000 and 125 MiB/s: 13,000 x $0.005 + 875 x $0.04 = $100
+// a node-month on top of the size.
+func TestGPUNodeVolumesPriceTheSOCIVolume(t *testing.T) {
+	g := config.DefaultGPU()
+	g.SOCIParallelPull = false
+	plain := GPUNodeVolumesMonthly(g)
+	if want := 104 * 0.08; math.Abs(plain-want) > 1e-9 {
+		t.Errorf("plain volumes %.2f, want %.2f", plain, want)
+	}
+	g.SOCIParallelPull = true
+	if extra := GPUNodeVolumesMonthly(g) - plain; math.Abs(extra-100) > 1e-9 {
+		t.Errorf("SOCI adds %.2f a month, want 100.00", extra)
+	}
+}

@@ -18,10 +18,17 @@ const (
 	// PublicIPv4Hourly is charged for every public IPv4 address, in use
 	// or idle, since February 2024 (Amazon VPC pricing): each NAT
 	// gateway's Elastic IP.
-	PublicIPv4Hourly     = 0.005
-	NLBHourly            = 0.0225
-	GP3PerGiBMonth       = 0.08
-	S3StandardPerGBMonth = 0.023
+	PublicIPv4Hourly = 0.005
+	NLBHourly        = 0.0225
+	GP3PerGiBMonth   = 0.08
+	// gp3 includes 3,000 IOPS and 125 MiB/s; more is billed per month
+	// (Amazon EBS pricing): the GPU nodes' data volume under SOCI parallel
+	// pull provisions more.
+	GP3IncludedIOPS            = 3000
+	GP3PerIOPSMonth            = 0.005
+	GP3IncludedThroughputMiBps = 125
+	GP3PerMiBpsMonth           = 0.040
+	S3StandardPerGBMonth       = 0.023
 )
 
 // InstanceHourly is the on-demand price of the system node default and of

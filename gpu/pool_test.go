@@ -1,6 +1,8 @@
 package gpu
 
 import (
+	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -229,5 +231,30 @@ func TestDataVolumeLevers(t *testing.T) {
 	}
 	if NodeClass(nc)["spec"].(map[string]any)["userData"] != SOCIUserData {
 		t.Error("SOCI user data missing")
+	}
+}
+
+// The snapshot builder boots with the GPU nodes' SOCI settings: a snapshot
+// made under another snapshotter would be wiped when a node boots from it.
+func TestSnapshotBuilderUsesTheNodesSOCISettings(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../scripts/build-data-volume-snapshot.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "readonly SOCI_USER_DATA='")
+	script, _, closed := strings.Cut(rest, "'")
+	if !ok || !closed {
+		t.Fatal("the script has no SOCI_USER_DATA='...' block")
+	}
+	var fromScript, fromNodes map[string]any
+	if _, err := toml.Decode(script, &fromScript); err != nil {
+		t.Fatalf("script user data: %v", err)
+	}
+	if _, err := toml.Decode(SOCIUserData, &fromNodes); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(fromScript, fromNodes) {
+		t.Errorf("the snapshot builder's SOCI settings\n%v\ndiffer from the GPU nodes'\n%v", fromScript, fromNodes)
 	}
 }

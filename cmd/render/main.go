@@ -1,7 +1,8 @@
 // Command render runs the platform program offline, under Pulumi mocks, with
 // a stack's config file, and writes what it declares to rendered/<stack>/:
 // resources.json (every resource, sorted by URN, secrets masked) and
-// kubernetes/ (one YAML file per Kubernetes object or Helm release). No AWS
+// kubernetes/ (one YAML file per Kubernetes object or Helm release), and
+// prints the cost estimate and each model's cold-start budget. No AWS
 // account, cluster or Pulumi CLI is needed.
 //
 //	go run ./cmd/render -stack dev
@@ -13,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/llm-platform/llm-platform/coldstart"
 	"github.com/llm-platform/llm-platform/cost"
 	"github.com/llm-platform/llm-platform/platform"
 	"github.com/llm-platform/llm-platform/render"
@@ -47,6 +49,9 @@ func main() {
 	}
 	fmt.Printf("rendered %d resources of stack %s to %s\n", len(res.Resources), sc.Stack, target)
 	fmt.Print(cost.Table(cost.Monthly(cfg)))
+	for _, m := range cfg.Models {
+		fmt.Printf("\nCold start of %s (minReplicas %d), with this stack's levers:\n\n%s", m.Name, m.MinReplicas, coldstart.Table(cfg.ColdStart(m)))
+	}
 }
 
 func fail(err error) {
