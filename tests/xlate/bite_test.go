@@ -18,31 +18,6 @@ func edit(objs []Object, f func(o Object) bool) []Object {
 	return out
 }
 
-func deepCopy(o Object) Object {
-	var cp func(v any) any
-	cp = func(v any) any {
-		switch t := v.(type) {
-		case map[string]any:
-			m := make(map[string]any, len(t))
-			for k, x := range t {
-				m[k] = cp(x)
-			}
-			return m
-		case Object:
-			return cp(map[string]any(t))
-		case []any:
-			l := make([]any, len(t))
-			for i, x := range t {
-				l[i] = cp(x)
-			}
-			return l
-		default:
-			return v
-		}
-	}
-	return Object(cp(map[string]any(o)).(map[string]any))
-}
-
 // rateLimitRules returns the BackendTrafficPolicy's global rules.
 func rateLimitRules(o Object) []any {
 	return list(dig(o, "spec", "rateLimit", "global", "rules"))

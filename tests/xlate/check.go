@@ -16,6 +16,8 @@ func Check(set Settings, objs []Object, res *Result) []string {
 	p = append(p, CheckStatus(objs, res)...)
 	p = append(p, CheckXDS(set, objs, res)...)
 	p = append(p, CheckBackends(objs)...)
+	p = append(p, CheckPools(objs)...)
+	p = append(p, CheckListenerNamespaces(objs, res)...)
 	return p
 }
 
@@ -241,14 +243,16 @@ type stackFacts struct {
 	// read from the objects, so that a missing SecurityPolicy is caught.
 	apiKeys bool
 	// models maps each model name an AIGatewayRoute matches to the
-	// host:port of the Backend behind its AIServiceBackend.
-	models map[string]string
+	// host:port of the Backend behind its AIServiceBackend, or the
+	// endpoints of its InferencePool's stand-in (pool.go), sorted.
+	models map[string][]string
 }
 
 func facts(set Settings, objs []Object) stackFacts {
-	f := stackFacts{models: map[string]string{}, apiKeys: true}
+	f := stackFacts{models: map[string][]string{}, apiKeys: true}
 	backends := map[string]string{}   // Backend name -> host:port
 	aiBackends := map[string]string{} // AIServiceBackend name -> Backend name
+	pools := map[string][]string{}    // InferencePool namespace/name -> stand-in endpoints
 	for _, o := range objs {
 		switch o.Kind() {
 		case "BackendTrafficPolicy":
@@ -261,6 +265,8 @@ func facts(set Settings, objs []Object) stackFacts {
 			}
 		case "AIServiceBackend":
 			aiBackends[o.Name()] = str(map[string]any(o), "spec", "backendRef", "name")
+		case inferencePoolKind:
+			pools[o.Namespace()+"/"+o.Name()] = poolEndpoints(o)
 		}
 	}
 	for _, o := range objs {
@@ -272,7 +278,11 @@ func facts(set Settings, objs []Object) stackFacts {
 			if len(refs) == 0 {
 				continue
 			}
-			target := backends[aiBackends[str(refs[0], "name")]]
+			target := []string{backends[aiBackends[str(refs[0], "name")]]}
+			if isPoolRef(refs[0]) {
+				// The AI Gateway routes to the pool in the route's namespace.
+				target = pools[o.Namespace()+"/"+str(refs[0], "name")]
+			}
 			for _, m := range list(dig(r, "matches")) {
 				for _, h := range list(dig(m, "headers")) {
 					if str(h, "name") == set.ModelHeader {
@@ -435,7 +445,7 @@ func checkRoutes(set Settings, key string, routeConfigs, clusters []any, f stack
 					continue
 				}
 				cluster := str(r, "route", "cluster")
-				if got := endpoints(byName[cluster]); len(got) != 1 || got[0] != want {
+				if got := endpoints(byName[cluster]); !slices.Equal(got, want) {
 					p = append(p, fmt.Sprintf("%s: model %q goes to cluster %q, whose endpoints %v are not its backend %s", where, model, cluster, got, want))
 				}
 				if d, err := time.ParseDuration(str(r, "route", "timeout")); err != nil || d != set.RequestTimeout {

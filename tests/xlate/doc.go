@@ -15,11 +15,21 @@
 // inside the NLB's idle limit, each model name routed to its backend).
 // Broken copies of a golden prove that each assertion bites.
 //
+// Gateway API Inference Extension InferencePools (pool.go): the AI Gateway
+// translation passes them through and copies AIGatewayRoute references to
+// them into the HTTPRoute; egctl v1.8.3 can load neither a pool nor a
+// reference to one (without an extension manager, which it cannot be
+// given), nor a Namespace's labels for a listener's namespace selector. So
+// egctl sees a stand-in Backend per pool and `from: All` for a selector;
+// the harness evaluates the selector itself and checks each pool against
+// the rendered workloads and its endpoint picker Service.
+//
 // Both binaries are built from their Go modules (make gateway-translators);
 // without them the tests skip, except in CI (CI set), where they fail. What
 // the check cannot see: the AI Gateway's extension-server hooks, which in a
 // cluster rewrite Envoy Gateway's xDS (the external processor that reads the
-// model from the body and sets the token metadata, upstream filters) do not
-// run offline; the rate limit service's own configuration is not part of
-// egctl's output.
+// model from the body and sets the token metadata, upstream filters; for a
+// pool, its ORIGINAL_DST cluster, the endpoint picker's cluster and external
+// processor) do not run offline; the rate limit service's own configuration
+// is not part of egctl's output.
 package xlate

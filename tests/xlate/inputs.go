@@ -24,7 +24,12 @@ var gatewayKinds = []string{
 	"ClientTrafficPolicy", "SecurityPolicy", "BackendTrafficPolicy",
 	"Backend", "AIServiceBackend", "AIGatewayRoute", "BackendSecurityPolicy",
 	"HTTPRoute", "ReferenceGrant", "Secret", "Service",
+	"InferencePool", "Namespace",
 }
+
+// contextKinds are loaded with the gateway objects but not translated: the
+// checks read them (an InferencePool's selector must select their pods).
+var contextKinds = []string{"Deployment", "StatefulSet"}
 
 // Object is one Kubernetes object as rendered.
 type Object map[string]any
@@ -60,8 +65,9 @@ func Stacks() ([]string, error) {
 	return slices.Compact(out), nil
 }
 
-// LoadGateway reads a golden stack's gateway objects (gatewayKinds), with
-// each rendered Secret given a placeholder value of the right shape.
+// LoadGateway reads a golden stack's gateway objects (gatewayKinds) and the
+// workloads the checks read (contextKinds), with each rendered Secret given
+// a placeholder value of the right shape.
 func LoadGateway(stack string) ([]Object, error) {
 	files, err := filepath.Glob(filepath.Join(GoldenDir, stack, "kubernetes", "*.yaml"))
 	if err != nil {
@@ -78,7 +84,7 @@ func LoadGateway(stack string) ([]Object, error) {
 		if err := yaml.Unmarshal(b, &o); err != nil {
 			return nil, fmt.Errorf("%s: %w", f, err)
 		}
-		if !slices.Contains(gatewayKinds, o.Kind()) {
+		if !slices.Contains(gatewayKinds, o.Kind()) && !slices.Contains(contextKinds, o.Kind()) {
 			continue
 		}
 		out = append(out, unredact(o))
@@ -121,6 +127,32 @@ func unredact(o Object) Object {
 		delete(o, "stringData")
 	}
 	return o
+}
+
+// deepCopy copies an object's nested maps and slices.
+func deepCopy(o Object) Object {
+	var cp func(v any) any
+	cp = func(v any) any {
+		switch t := v.(type) {
+		case map[string]any:
+			m := make(map[string]any, len(t))
+			for k, x := range t {
+				m[k] = cp(x)
+			}
+			return m
+		case Object:
+			return cp(map[string]any(t))
+		case []any:
+			l := make([]any, len(t))
+			for i, x := range t {
+				l[i] = cp(x)
+			}
+			return l
+		default:
+			return v
+		}
+	}
+	return Object(cp(map[string]any(o)).(map[string]any))
 }
 
 // Marshal writes objects as one multi-document YAML stream.

@@ -51,6 +51,9 @@ type Result struct {
 	AIGateway []Object
 	// Dropped lists the AI Gateway output objects egctl cannot load.
 	Dropped []string
+	// StandIns lists what was replaced in egctl's input because egctl
+	// cannot take it (InferencePools, namespace selectors; pool.go).
+	StandIns []string
 	// Status is egctl's gateway-api output: the input objects with the
 	// status the translator gave them, by JSON field (gateways,
 	// httpRoutes, securityPolicies, ...).
@@ -66,7 +69,13 @@ type Result struct {
 // Gateway's. An error is a translator refusing its input (its message
 // quoted), not a failed assertion.
 func Translate(aigw, egctl, dir string, objs []Object) (*Result, error) {
-	in, err := Marshal(objs)
+	var gw []Object
+	for _, o := range objs {
+		if !slices.Contains(contextKinds, o.Kind()) {
+			gw = append(gw, o)
+		}
+	}
+	in, err := Marshal(gw)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +97,12 @@ func Translate(aigw, egctl, dir string, objs []Object) (*Result, error) {
 	}
 
 	var keep []Object
+	var egIn []Object
 	for _, o := range res.AIGateway {
+		egIn = append(egIn, deepCopy(o))
+	}
+	egIn, res.StandIns = standIns(egIn)
+	for _, o := range egIn {
 		if slices.Contains(egctlKinds, o.Kind()) {
 			keep = append(keep, asStored(o))
 		} else {
