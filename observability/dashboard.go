@@ -91,7 +91,8 @@ type Panel struct {
 const modelSel = `model_name=~"$model"`
 
 // DashboardPanels are the platform dashboard's graphs, per model (the
-// $model variable), GPU node and client.
+// $model variable; the replica and cold-start panels show every model, by
+// its config name), GPU node and client.
 func DashboardPanels(modelNamespace string) []Panel {
 	q := func(expr, legend string) Query { return Query{Expr: expr, Legend: legend} }
 	quantile := func(p, metric string) Query {
@@ -122,6 +123,15 @@ func DashboardPanels(modelNamespace string) []Panel {
 		{Title: "Replicas: desired vs ready", Unit: "short", Queries: []Query{
 			q(fmt.Sprintf(`sum by (deployment) (kube_deployment_spec_replicas{namespace=%q})`, modelNamespace), "{{deployment}} desired"),
 			q(fmt.Sprintf(`sum by (deployment) (kube_deployment_status_replicas_available{namespace=%q})`, modelNamespace), "{{deployment}} ready"),
+		}},
+		// Cold start per model against its budget: the slowest pod that
+		// started in the window (ColdStartWindowSeconds after it became ready).
+		{Title: "Cold start vs budget", Unit: "s", Queries: []Query{
+			q(`max by (model) (`+ColdStartSeconds+`)`, "{{model}}"),
+			q(`max by (model) (`+ColdStartBudgetSeconds+`)`, "{{model}} budget"),
+		}},
+		{Title: "Cold start by phase", Unit: "s", Queries: []Query{
+			q(`max by (model, phase) (`+ColdStartPhaseSeconds+`)`, "{{model}} {{phase}}"),
 		}},
 		{Title: "GPU utilization", Unit: "percent", Queries: []Query{
 			q(`avg by (hostname, gpu) (DCGM_FI_DEV_GPU_UTIL)`, "{{hostname}} gpu{{gpu}}"),

@@ -87,6 +87,12 @@ func (a *Args) validate() error {
 	case a.sendsAlerts() && a.AlertWebhookURL == nil:
 		return fmt.Errorf("observability: config key observability.alerts.receiver = %q needs the secret alertWebhookUrl", a.AlertReceiver)
 	}
+	for _, m := range a.Models {
+		// The cold-start rules cannot tell a cold start without them.
+		if m.ColdStartBudgetSeconds <= 0 || m.PreloadJob == "" {
+			return fmt.Errorf("observability: model %s: ColdStartBudgetSeconds (%v) and PreloadJob (%q) are required for its cold-start rules", m.Name, m.ColdStartBudgetSeconds, m.PreloadJob)
+		}
+	}
 	return nil
 }
 
@@ -189,7 +195,7 @@ func NewStack(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 			map[string]string{"app.kubernetes.io/name": "karpenter"}, "http-metrics"),
 		"keda": ServiceMonitorObject("keda-operator", args.KEDANamespace,
 			map[string]string{"app.kubernetes.io/name": "keda-operator"}, "metrics"),
-		"rules": PrometheusRuleObject(Namespace, Alerts(args.Models, args.ErrorRatioTarget, args.GPUPool)),
+		"rules": PrometheusRuleObject(Namespace, RuleGroups(args.Models, args.ErrorRatioTarget, args.GPUPool)),
 	}
 	for _, key := range []string{"vllm-pods", "gateway-pods", "karpenter", "keda", "rules"} {
 		if _, err := manifest.Apply(ctx, name+"-"+key, objects[key], parent, k8s, afterOperator); err != nil {

@@ -14,8 +14,10 @@ import (
 )
 
 var testModels = []ModelSLO{
-	{Name: "qwen", ServedName: "qwen-7b", Namespace: "models", TTFTTargetSeconds: 1.5, MinReplicas: 1},
-	{Name: "scaled", ServedName: "scaled-1b", Namespace: "models", TTFTTargetSeconds: 3, MinReplicas: 0},
+	{Name: "qwen", ServedName: "qwen-7b", Namespace: "models", TTFTTargetSeconds: 1.5, MinReplicas: 1,
+		ColdStartBudgetSeconds: 245.2, PreloadJob: "qwen-preload-0123abcd"},
+	{Name: "scaled", ServedName: "scaled-1b", Namespace: "models", TTFTTargetSeconds: 3, MinReplicas: 0,
+		ColdStartBudgetSeconds: 190, PreloadJob: "scaled-preload-89abcdef"},
 }
 
 func TestAlertsCoverEverySLO(t *testing.T) {
@@ -73,8 +75,8 @@ func TestDashboard(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"Requests per second", "Time to first token", "Inter-token latency", "Tokens per second",
-		"Running vs waiting requests", "KV cache use", "Replicas: desired vs ready", "GPU utilization",
-		"GPU memory used", "GPU power", "Tokens per client"}
+		"Running vs waiting requests", "KV cache use", "Replicas: desired vs ready", "Cold start vs budget",
+		"Cold start by phase", "GPU utilization", "GPU memory used", "GPU power", "Tokens per client"}
 	if len(d.Panels) != len(want) {
 		t.Fatalf("%d panels", len(d.Panels))
 	}

@@ -20,6 +20,14 @@ type ModelSLO struct {
 	// MinReplicas is the floor KEDA keeps; above zero, zero ready replicas
 	// is an outage.
 	MinReplicas int
+	// ColdStartBudgetSeconds is the model's estimated cold start from its
+	// pod's creation to ready (coldstart.Budget.FromPodCreated): the
+	// LLMColdStartOverBudget threshold.
+	ColdStartBudgetSeconds float64
+	// PreloadJob is the preload Job of the model's current revision
+	// (models.PreloadJobName): pods created before it completed waited for
+	// the download and are not cold starts.
+	PreloadJob string
 }
 
 // Alert is one Prometheus alerting rule.
@@ -132,27 +140,67 @@ func Alerts(models []ModelSLO, errorRatioTarget float64, gpuPool string) []Alert
 	return out
 }
 
-// PrometheusRuleObject groups the alerts into one PrometheusRule.
-func PrometheusRuleObject(namespace string, alerts []Alert) map[string]any {
-	var rules []any
-	for _, a := range alerts {
-		rules = append(rules, map[string]any{
-			"alert":  a.Name,
-			"expr":   a.Expr,
-			"for":    a.For,
-			"labels": map[string]any{"severity": a.Severity},
-			"annotations": map[string]any{
-				"summary": a.Summary,
-				"runbook": a.Runbook,
-			},
-		})
+// Record is one Prometheus recording rule.
+type Record struct {
+	Record, Expr string
+	// Labels are static labels added to every recorded series.
+	Labels map[string]string
+}
+
+// RuleGroup is one group of the PrometheusRule. Prometheus evaluates a
+// group's rules in order: records, then alerts.
+type RuleGroup struct {
+	Name    string
+	Records []Record
+	Alerts  []Alert
+}
+
+// SLOGroup is the rule group of the SLO and health alerts.
+const SLOGroup = "llm-platform.slo"
+
+// RuleGroups are the platform's rule groups: the SLO and health alerts,
+// and the cold-start rules.
+func RuleGroups(models []ModelSLO, errorRatioTarget float64, gpuPool string) []RuleGroup {
+	return []RuleGroup{
+		{Name: SLOGroup, Alerts: Alerts(models, errorRatioTarget, gpuPool)},
+		ColdStartRuleGroup(models),
+	}
+}
+
+// PrometheusRuleObject puts the rule groups into one PrometheusRule.
+func PrometheusRuleObject(namespace string, groups []RuleGroup) map[string]any {
+	var out []any
+	for _, g := range groups {
+		var rules []any
+		for _, r := range g.Records {
+			rule := map[string]any{"record": r.Record, "expr": r.Expr}
+			if len(r.Labels) > 0 {
+				labels := map[string]any{}
+				for k, v := range r.Labels {
+					labels[k] = v
+				}
+				rule["labels"] = labels
+			}
+			rules = append(rules, rule)
+		}
+		for _, a := range g.Alerts {
+			rules = append(rules, map[string]any{
+				"alert":  a.Name,
+				"expr":   a.Expr,
+				"for":    a.For,
+				"labels": map[string]any{"severity": a.Severity},
+				"annotations": map[string]any{
+					"summary": a.Summary,
+					"runbook": a.Runbook,
+				},
+			})
+		}
+		out = append(out, map[string]any{"name": g.Name, "rules": rules})
 	}
 	return map[string]any{
 		"apiVersion": "monitoring.coreos.com/v1",
 		"kind":       "PrometheusRule",
 		"metadata":   map[string]any{"name": "llm-platform", "namespace": namespace, "labels": map[string]any{"app.kubernetes.io/part-of": "llm-platform"}},
-		"spec": map[string]any{
-			"groups": []any{map[string]any{"name": "llm-platform.slo", "rules": rules}},
-		},
+		"spec":       map[string]any{"groups": out},
 	}
 }

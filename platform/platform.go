@@ -212,7 +212,7 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 			Retention:          cfg.Observability.Retention,
 			StorageGiB:         cfg.Observability.StorageGiB,
 			ErrorRatioTarget:   cfg.Observability.ErrorRatioTarget,
-			Models:             modelSLOs(cfg),
+			Models:             modelSLOs(cfg, specs),
 			ModelNamespace:     storage.Namespace,
 			GPUPool:            gpu.PoolName,
 			GPUNodeSelector:    pool.NodeSelector,
@@ -320,13 +320,16 @@ func modelSpecs(cfg *config.Config) []models.Spec {
 	return out
 }
 
-// modelSLOs are the models' objectives for the alerts.
-func modelSLOs(cfg *config.Config) []observability.ModelSLO {
+// modelSLOs are the models' objectives for the alerts; specs are
+// modelSpecs(cfg), in the same order.
+func modelSLOs(cfg *config.Config, specs []models.Spec) []observability.ModelSLO {
 	out := make([]observability.ModelSLO, len(cfg.Models))
 	for i, m := range cfg.Models {
 		out[i] = observability.ModelSLO{
 			Name: m.Name, ServedName: m.ServedName, Namespace: storage.Namespace,
 			TTFTTargetSeconds: m.TTFTTargetSeconds, MinReplicas: m.MinReplicas,
+			ColdStartBudgetSeconds: cfg.ColdStart(m).FromPodCreated(),
+			PreloadJob:             models.PreloadJobName(specs[i]),
 		}
 	}
 	return out

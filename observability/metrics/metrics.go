@@ -36,8 +36,9 @@ const (
 	vllm      = "vLLM v0.31 (docs/design/metrics.md)"
 	aiGateway = "Envoy AI Gateway v1.0 extproc, port 1064 (internal/metrics/genai.go, OpenTelemetry names with unit suffixes)"
 	dcgm      = "NVIDIA DCGM exporter, port 9400"
-	ksm       = "kube-state-metrics v2.20.0, kube-prometheus-stack 88.x's kube-state-metrics chart 8.4.0 (internal/store/job.go, deployment.go)"
+	ksm       = "kube-state-metrics v2.20.0, kube-prometheus-stack 88.x's kube-state-metrics chart 8.4.0 (internal/store/job.go, deployment.go, pod.go)"
 	karpenter = "Karpenter v1.14 controller"
+	rules     = "the platform's recording rules (observability/coldstart.go)"
 )
 
 // Known lists every metric the platform's queries may reference.
@@ -69,6 +70,19 @@ var Known = []Metric{
 	{Name: "kube_job_failed", Source: ksm},
 	{Name: "kube_deployment_status_replicas_available", Source: ksm},
 	{Name: "kube_deployment_spec_replicas", Source: ksm},
+	// Timestamps (unix seconds) the cold-start rules subtract: the Job's
+	// CompletionTime; the pod's creation, PodScheduled and Ready
+	// conditions' lastTransitionTime (only while true), and each running
+	// or terminated container's startedAt (label container).
+	{Name: "kube_job_status_completion_time", Source: ksm},
+	{Name: "kube_pod_created", Source: ksm},
+	{Name: "kube_pod_status_scheduled_time", Source: ksm},
+	{Name: "kube_pod_container_state_started", Source: ksm},
+	{Name: "kube_pod_status_ready_time", Source: ksm},
+
+	{Name: "llm:cold_start_seconds", Source: rules},
+	{Name: "llm:cold_start_phase_seconds", Source: rules},
+	{Name: "llm:cold_start_budget_seconds", Source: rules},
 
 	{Name: "karpenter_nodepools_usage", Source: karpenter},
 	{Name: "karpenter_nodepools_limit", Source: karpenter},

@@ -2,6 +2,7 @@ package crd
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -9,7 +10,7 @@ import (
 )
 
 // renderedQueries collects every PromQL expression the program renders:
-// alert rules, dashboard panels and KEDA triggers.
+// alert and recording rules, dashboard panels and KEDA triggers.
 func renderedQueries(t *testing.T) map[string]string {
 	t.Helper()
 	out := map[string]string{}
@@ -18,9 +19,14 @@ func renderedQueries(t *testing.T) map[string]string {
 		switch obj["kind"] {
 		case "PrometheusRule":
 			for _, g := range spec["groups"].([]any) {
-				for _, r := range g.(map[string]any)["rules"].([]any) {
+				for i, r := range g.(map[string]any)["rules"].([]any) {
 					rule := r.(map[string]any)
-					out[path+" alert "+rule["alert"].(string)] = rule["expr"].(string)
+					key := fmt.Sprintf("%s %s rule %d", path, g.(map[string]any)["name"], i)
+					if name, ok := rule["alert"].(string); ok {
+						out[key+" alert "+name] = rule["expr"].(string)
+					} else {
+						out[key+" record "+rule["record"].(string)] = rule["expr"].(string)
+					}
 				}
 			}
 		case "ScaledObject":
@@ -72,7 +78,7 @@ func TestRenderedQueriesParseAndUseKnownMetrics(t *testing.T) {
 	queries := renderedQueries(t)
 	kinds := map[string]int{}
 	for where, q := range queries {
-		for _, k := range []string{" alert ", " panel ", " trigger "} {
+		for _, k := range []string{" alert ", " record ", " panel ", " trigger "} {
 			if strings.Contains(where, k) {
 				kinds[k]++
 			}
@@ -81,7 +87,7 @@ func TestRenderedQueriesParseAndUseKnownMetrics(t *testing.T) {
 			t.Errorf("%s: %v", where, err)
 		}
 	}
-	if kinds[" alert "] < 8 || kinds[" panel "] < 10 {
+	if kinds[" alert "] < 8 || kinds[" record "] < 5 || kinds[" panel "] < 10 {
 		t.Errorf("too few queries found (%v): are the golden renders complete?", kinds)
 	}
 }
