@@ -85,14 +85,17 @@ func (r *ruleRun) evalUntil(t *testing.T, ts time.Time, each func(time.Time)) {
 	}
 }
 
-// firing returns the pods the named alert fires for, with the alert's
-// value, for one model.
-func (r *ruleRun) firing(alert, model string) map[string]float64 {
+// coldStartAlert is the alert under test.
+const coldStartAlert = "LLMColdStartOverBudget"
+
+// firing returns the pods LLMColdStartOverBudget fires for, with the
+// alert's value, for one model.
+func (r *ruleRun) firing(model string) map[string]float64 {
 	out := map[string]float64{}
 	for _, g := range r.groups {
 		for _, rule := range g.Rules() {
 			ar, ok := rule.(*rules.AlertingRule)
-			if !ok || ar.Name() != alert {
+			if !ok || ar.Name() != coldStartAlert {
 				continue
 			}
 			for _, a := range ar.ActiveAlerts() {
@@ -308,7 +311,7 @@ func TestColdStartRulesMeasureAndAlert(t *testing.T) {
 		namespace   = "models"
 		end         = 5 * 3600 // the synthetic series' last scrape
 		preloadDone = 590.0    // the current preload Job's completionTime
-		alert       = "LLMColdStartOverBudget"
+		alert       = coldStartAlert
 		window      = 1800.0
 	)
 	objs := renderedObjects(t)
@@ -383,7 +386,7 @@ func TestColdStartRulesMeasureAndAlert(t *testing.T) {
 			everFired := map[string]bool{}
 			record := func(time.Time) {
 				for _, m := range models {
-					for pod := range run.firing(alert, m.name) {
+					for pod := range run.firing(m.name) {
 						everFired[pod] = true
 					}
 				}
@@ -425,7 +428,7 @@ func TestColdStartRulesMeasureAndAlert(t *testing.T) {
 						t.Errorf("%s: %s of %s before ready = %v, want none", m.name, ph, over.pod.name, v)
 					}
 				}
-				if f := run.firing(alert, m.name); len(f) > 0 {
+				if f := run.firing(m.name); len(f) > 0 {
 					t.Errorf("%s: %s fires before any pod is ready: %v", m.name, alert, f)
 				}
 			}
@@ -450,7 +453,7 @@ func TestColdStartRulesMeasureAndAlert(t *testing.T) {
 						want[e.pod.name] = e.total
 					}
 				}
-				firing := run.firing(alert, m.name)
+				firing := run.firing(m.name)
 				if len(firing) != len(want) {
 					t.Errorf("%s: %s fires for %v, want %v", m.name, alert, firing, want)
 				}
@@ -468,7 +471,7 @@ func TestColdStartRulesMeasureAndAlert(t *testing.T) {
 			run.evalUntil(t, at(firstReady+25*60), record)
 			for _, m := range models {
 				for _, e := range pods[m.name] {
-					if _, ok := run.firing(alert, m.name)[e.pod.name]; e.fires && !ok {
+					if _, ok := run.firing(m.name)[e.pod.name]; e.fires && !ok {
 						t.Errorf("%s: %s no longer fires 25 minutes after %s became ready", m.name, alert, e.pod.name)
 					}
 				}
@@ -478,7 +481,7 @@ func TestColdStartRulesMeasureAndAlert(t *testing.T) {
 			for _, after := range []float64{window + 60, 3600} {
 				run.evalUntil(t, at(lastReady+after), record)
 				for _, m := range models {
-					if f := run.firing(alert, m.name); len(f) > 0 {
+					if f := run.firing(m.name); len(f) > 0 {
 						t.Errorf("%s: %s still fires %v s after the pods became ready: %v", m.name, alert, after, f)
 					}
 					for ph, byPod := range phases(m) {
