@@ -76,6 +76,23 @@ const (
 	RedisImage = "redis:8.2.4-alpine3.22"
 )
 
+// Gateway API Inference Extension v1.5.0 (sigs.k8s.io/gateway-api-inference-
+// extension; its Go module is served, so the validation tests load its
+// CRDs and chart). Envoy AI Gateway v1.0.0 routes to InferencePool
+// inference.networking.k8s.io/v1 (it vendors the v1.0.2 API types; the v1
+// API is unchanged since, v1.5.0 only adds the optional appProtocol, which
+// the AI Gateway ignores). The CRDs are installed from the release's
+// manifests.yaml (the install the project's guides give), before the AI
+// Gateway controller starts: it skips its InferencePool controller when
+// the CRD is missing at startup (internal/controller/controller.go).
+const (
+	InferenceExtensionVersion = "v1.5.0"
+	InferenceExtensionCRDsURL = "https://github.com/kubernetes-sigs/gateway-api-inference-extension/releases/download/" + InferenceExtensionVersion + "/manifests.yaml"
+	// EndpointPickerImage is the picker the inferencepool chart of the
+	// same release deploys (values.yaml inferenceExtension.image).
+	EndpointPickerImage = "registry.k8s.io/gateway-api-inference-extension/epp:" + InferenceExtensionVersion
+)
+
 // Metrics stack. kube-prometheus-stack 88.6.5 (the last 88.x; 89.0 moved
 // to a breaking Grafana chart) ships prometheus-operator v0.93.1, whose
 // CRDs the validation tests load. dcgm-exporter 4.8.x labels series with

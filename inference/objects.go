@@ -1,0 +1,242 @@
+package inference
+
+import (
+	"maps"
+
+	"github.com/llm-platform/llm-platform/manifest"
+	"github.com/llm-platform/llm-platform/versions"
+)
+
+// Ports of the endpoint picker (gateway-api-inference-extension v1.5.0
+// config/charts/epplib/templates/_deployment.yaml, pkg/epp/server/options.go).
+const (
+	// ExtProcPort is the gRPC external-processing port Envoy calls.
+	ExtProcPort = 9002
+	// HealthPort answers the gRPC health checks (service
+	// "inference-extension").
+	HealthPort = 9003
+	// MetricsPort serves /metrics, including the flow-control queue the
+	// autoscaler reads.
+	MetricsPort = 9090
+)
+
+// ConfigFile is the key of the picker's ConfigMap holding its
+// EndpointPickerConfig (package eppconfig), mounted at /config.
+const ConfigFile = "llm-platform.yaml"
+
+// ComponentLabel marks the pickers' pods, for their PodMonitor and the
+// network policies.
+const (
+	ComponentLabel = "llm-platform/component"
+	ComponentValue = "endpoint-picker"
+)
+
+// Pool is one model's InferencePool and endpoint picker.
+type Pool struct {
+	// Model names the pool (and, with "-epp", the picker's objects).
+	Model     string
+	Namespace string
+	// PodLabels select the model's vLLM pods.
+	PodLabels map[string]string
+	// Port is vLLM's port on those pods.
+	Port int
+	// Config is the picker's EndpointPickerConfig YAML.
+	Config string
+	// NodeSelector places the picker (system nodes).
+	NodeSelector map[string]string
+}
+
+// EPPName names the picker's ServiceAccount, Roles, ConfigMap, Deployment
+// and Service, as the chart names them (<release>-epp).
+func (p Pool) EPPName() string { return p.Model + "-epp" }
+
+// eppLabels are the picker pods' labels: the chart's selector label
+// (inferencepool: <name>-epp) and mode label, plus ours.
+func (p Pool) eppLabels() map[string]any {
+	return map[string]any{
+		"inferencepool":                        p.EPPName(),
+		"inference.networking.k8s.io/igw-mode": "inferencepool",
+		"app.kubernetes.io/name":               p.EPPName(),
+		ComponentLabel:                         ComponentValue,
+		"app.kubernetes.io/instance":           p.Model,
+		"app.kubernetes.io/part-of":            "llm-platform",
+	}
+}
+
+func (p Pool) meta(name string) map[string]any {
+	return map[string]any{
+		"name":      name,
+		"namespace": p.Namespace,
+		"labels":    map[string]any{"app.kubernetes.io/name": p.EPPName(), "app.kubernetes.io/part-of": "llm-platform"},
+	}
+}
+
+// InferencePoolObject is the pool of the model's vLLM pods, whose endpoint
+// picker is the model's picker Service.
+func InferencePoolObject(p Pool) map[string]any {
+	return map[string]any{
+		"apiVersion": "inference.networking.k8s.io/v1",
+		"kind":       "InferencePool",
+		"metadata":   p.meta(p.Model),
+		"spec": map[string]any{
+			"targetPorts": []any{map[string]any{"number": p.Port}},
+			"appProtocol": "http",
+			"selector":    map[string]any{"matchLabels": manifest.Map(p.PodLabels)},
+			"endpointPickerRef": map[string]any{
+				"name": p.EPPName(),
+				"port": map[string]any{"number": ExtProcPort},
+				// What happens anyway: the AI Gateway v1.0.0 builds the
+				// picker's ext_proc filter with failure_mode_allow false
+				// whatever the pool says (internal/extensionserver/
+				// inferencepool.go). A request the picker cannot place
+				// fails rather than reaching a random, possibly absent,
+				// replica. The chart's default is FailOpen.
+				"failureMode": "FailClose",
+			},
+		},
+	}
+}
+
+// EPPObjects are the picker's objects, as the upstream inferencepool chart
+// (v1.5.0, config/charts/inferencepool with its epplib templates) renders
+// them for release <model> in the model namespace, with four differences,
+// each because the chart offers no value for it:
+//   - the pod and container security contexts the namespace's restricted
+//     Pod Security level requires (the chart sets none, so its pods would
+//     be refused);
+//   - a node selector for the system nodes (the chart offers affinity
+//     only);
+//   - requests sized for one pool of a few replicas (the chart asks 4 CPUs
+//     and 8 GiB, sized for "high QPS", more than a system node has);
+//   - the metrics endpoint without authentication (the flag the chart sets
+//     when its own ServiceMonitor is off with auth off), so the platform's
+//     PodMonitor can scrape it; a NetworkPolicy admits only Envoy and the
+//     monitoring namespace.
+//
+// The kubeapi check renders the chart at v1.5.0 and compares.
+func EPPObjects(p Pool) []map[string]any {
+	name := p.EPPName()
+	sa := map[string]any{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": p.meta(name)}
+	role := func(suffix string, rules []any) []map[string]any {
+		n := name + suffix
+		return []map[string]any{
+			{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": p.meta(n), "rules": rules},
+			{
+				"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": p.meta(n),
+				"subjects": []any{map[string]any{"kind": "ServiceAccount", "name": name, "namespace": p.Namespace}},
+				"roleRef":  map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": n},
+			},
+		}
+	}
+	read := []any{"get", "watch", "list"}
+	out := []map[string]any{sa}
+	// The pods it picks from (epplib _rbac.yaml) ...
+	out = append(out, role("-sa", []any{map[string]any{"apiGroups": []any{""}, "resources": []any{"pods"}, "verbs": read}})...)
+	// ... and its pool and the optional objective and rewrite objects
+	// (inferencepool rbac.yaml).
+	out = append(out, role("-non-sa", []any{
+		map[string]any{"apiGroups": []any{"inference.networking.x-k8s.io"}, "resources": []any{"inferenceobjectives", "inferencemodelrewrites"}, "verbs": read},
+		map[string]any{"apiGroups": []any{"inference.networking.k8s.io"}, "resources": []any{"inferencepools"}, "verbs": read},
+	})...)
+	out = append(out,
+		map[string]any{
+			"apiVersion": "v1", "kind": "ConfigMap", "metadata": p.meta(name),
+			"data": map[string]any{ConfigFile: p.Config},
+		},
+		eppDeployment(p),
+		map[string]any{
+			"apiVersion": "v1", "kind": "Service", "metadata": p.meta(name),
+			"spec": map[string]any{
+				"type":     "ClusterIP",
+				"selector": map[string]any{"inferencepool": name},
+				"ports": []any{
+					map[string]any{"name": "grpc-ext-proc", "protocol": "TCP", "port": ExtProcPort},
+					map[string]any{"name": "http-metrics", "protocol": "TCP", "port": MetricsPort},
+				},
+			},
+		},
+	)
+	return out
+}
+
+func eppDeployment(p Pool) map[string]any {
+	name := p.EPPName()
+	labels := p.eppLabels()
+	selector := map[string]any{"inferencepool": name}
+	grpcProbe := func(extra map[string]any) map[string]any {
+		probe := map[string]any{"grpc": map[string]any{"port": HealthPort, "service": "inference-extension"}}
+		maps.Copy(probe, extra)
+		return probe
+	}
+	return map[string]any{
+		"apiVersion": "apps/v1",
+		"kind":       "Deployment",
+		"metadata":   p.meta(name),
+		"spec": map[string]any{
+			// One replica, replaced with Recreate: the prefix-cache index
+			// and the flow-control queues live in the picker's memory, and
+			// two pickers would each hold half of both (the chart's
+			// reasoning; several need its leader election).
+			"replicas": 1,
+			"strategy": map[string]any{"type": "Recreate"},
+			"selector": map[string]any{"matchLabels": selector},
+			"template": map[string]any{
+				"metadata": map[string]any{"labels": labels},
+				"spec": map[string]any{
+					"serviceAccountName":            name,
+					"terminationGracePeriodSeconds": 130,
+					"nodeSelector":                  manifest.Map(p.NodeSelector),
+					"securityContext": map[string]any{
+						"runAsNonRoot":   true,
+						"runAsUser":      65532,
+						"runAsGroup":     65532,
+						"seccompProfile": map[string]any{"type": "RuntimeDefault"},
+					},
+					"containers": []any{map[string]any{
+						"name":            "epp",
+						"image":           versions.EndpointPickerImage,
+						"imagePullPolicy": "IfNotPresent",
+						"args":            eppArgs(p),
+						"ports": []any{
+							map[string]any{"name": "grpc", "containerPort": ExtProcPort},
+							map[string]any{"name": "grpc-health", "containerPort": HealthPort},
+							map[string]any{"name": "metrics", "containerPort": MetricsPort},
+						},
+						"livenessProbe":  grpcProbe(map[string]any{"initialDelaySeconds": 5, "periodSeconds": 10}),
+						"readinessProbe": grpcProbe(map[string]any{"periodSeconds": 2}),
+						"env": []any{
+							map[string]any{"name": "NAMESPACE", "valueFrom": map[string]any{"fieldRef": map[string]any{"fieldPath": "metadata.namespace"}}},
+							map[string]any{"name": "POD_NAME", "valueFrom": map[string]any{"fieldRef": map[string]any{"fieldPath": "metadata.name"}}},
+						},
+						"resources": map[string]any{
+							"requests": map[string]any{"cpu": "250m", "memory": "512Mi"},
+							"limits":   map[string]any{"memory": "2Gi"},
+						},
+						"securityContext": map[string]any{
+							"allowPrivilegeEscalation": false,
+							"readOnlyRootFilesystem":   true,
+							"capabilities":             map[string]any{"drop": []any{"ALL"}},
+						},
+						"volumeMounts": []any{map[string]any{"name": "plugins-config-volume", "mountPath": "/config"}},
+					}},
+					"volumes": []any{map[string]any{"name": "plugins-config-volume", "configMap": map[string]any{"name": name}}},
+				},
+			},
+		},
+	}
+}
+
+// eppArgs are the chart's arguments for a vLLM pool (release <model>,
+// flags {v: 1}, tracing off, metrics auth off).
+func eppArgs(p Pool) []any {
+	return []any{
+		"--pool-name", p.Model,
+		"--pool-namespace", p.Namespace,
+		"--pool-group", "inference.networking.k8s.io",
+		"--zap-encoder", "json",
+		"--config-file", "/config/" + ConfigFile,
+		"--v", "1",
+		"--tracing=false",
+		"--metrics-endpoint-auth=false",
+	}
+}
