@@ -22,7 +22,8 @@ import (
 )
 
 // The hold chain: what bounds how long a request may wait for a model to
-// wake. The shortest link is the hold time.
+// wake, from the client inward. Each link must outlast the next, and the
+// innermost, the endpoint picker's queue timeout, is the hold time.
 const (
 	// NLBIdleTimeoutSeconds is how long the Network Load Balancer keeps a
 	// flow with no packets: 350 s, fixed on TLS listeners (Elastic Load
@@ -32,22 +33,34 @@ const (
 	// StreamIdleTimeoutSeconds is Envoy's stream idle timeout (the
 	// gateway's ClientTrafficPolicy): it ends a request that has sent no
 	// byte either way for this long, with an error the client sees, before
-	// the NLB silently drops the flow. A held request sends no byte, so it
-	// is the time the gateway can hold one.
+	// the NLB silently drops the flow. A held request sends no byte.
 	StreamIdleTimeoutSeconds = 330
+	// ExtProcMessageTimeoutSeconds is how long Envoy waits for the
+	// endpoint picker to answer one message of a request: the AI Gateway
+	// v1.0.0 sets 300 s on the picker's ext_proc filter
+	// (internal/extensionserver/inferencepool.go), and a request held in
+	// the picker's queue is an unanswered message.
+	ExtProcMessageTimeoutSeconds = 300
+	// MaxQueueTimeoutSeconds is the longest queue timeout
+	// (gateway.queueTimeoutSeconds) accepted: 10 s under the ext_proc
+	// timeout, so the picker answers (with its own 503, "request timed out
+	// in queue") before Envoy gives up on it.
+	MaxQueueTimeoutSeconds = ExtProcMessageTimeoutSeconds - 10
+	// DefaultQueueTimeoutSeconds is gateway.queueTimeoutSeconds' default:
+	// the endpoint picker's flow-control request TTL.
+	DefaultQueueTimeoutSeconds = 280
 	// HoldHeadroom is the share of the hold time a wake-up may use: the
 	// figures below are estimates, and a budget that fits only exactly
 	// fails the first time a phase runs 20% slow.
 	HoldHeadroom = 0.8
 )
 
-// HoldSeconds is how long the gateway can hold a request while its model
-// wakes.
-func HoldSeconds() float64 { return StreamIdleTimeoutSeconds }
-
 // MaxWakeSeconds is the longest estimated wake-up config validation
-// accepts for a model that scales to zero.
-func MaxWakeSeconds() float64 { return math.Floor(HoldSeconds() * HoldHeadroom) }
+// accepts for a model that scales to zero, when the endpoint picker holds
+// a request for queueTimeout seconds.
+func MaxWakeSeconds(queueTimeout int) float64 {
+	return math.Floor(float64(queueTimeout) * HoldHeadroom)
+}
 
 // The wake-up signal: how long after a request arrives KEDA decides to
 // scale a model up (package models' ScaledObject and package
@@ -255,7 +268,7 @@ func Estimate(m Model) Budget {
 		b.Phases = append(b.Phases, Phase{Name: name, Seconds: round1(s), Lever: lever, Source: source})
 	}
 	add(PhaseSignal, ScrapeIntervalSeconds+KEDAPollingSeconds, "",
-		fmt.Sprintf("worst case: one Prometheus scrape (%d s) and one KEDA poll (%d s) after the request arrives", ScrapeIntervalSeconds, KEDAPollingSeconds))
+		fmt.Sprintf("worst case: one scrape of the endpoint picker's queue (%d s) and one KEDA poll (%d s) after the request is queued", ScrapeIntervalSeconds, KEDAPollingSeconds))
 	add(PhaseNode, NodeLaunchSeconds, "",
 		"budget: Karpenter batch (1-10 s) + a CPU node's 39 s to register (awslabs/amazon-eks-ami#1099) + GPU boot and device plugin")
 
@@ -322,8 +335,9 @@ func StartupProbeFailureThreshold(m Model) int {
 	return int(seconds) / StartupProbePeriodSeconds
 }
 
-// Table is the budget as a Markdown table: phase, seconds, lever, source.
-func Table(b Budget) string {
+// Table is the budget as a Markdown table: phase, seconds, lever, source,
+// against the hold time of a queueTimeout-second queue.
+func Table(b Budget, queueTimeout int) string {
 	var s strings.Builder
 	s.WriteString("| Phase | Seconds | Lever | Source |\n|---|---:|---|---|\n")
 	for _, p := range b.Phases {
@@ -335,8 +349,8 @@ func Table(b Budget) string {
 		}
 		fmt.Fprintf(&s, "| %s | %.1f | %s | %s |\n", p.Name, p.Seconds, lever, p.Source)
 	}
-	fmt.Fprintf(&s, "| **request to first token** | **%.1f** | | hold time %.0f s, %.0f%% of it: %.0f s |\n",
-		b.Total(), HoldSeconds(), HoldHeadroom*100, MaxWakeSeconds())
+	fmt.Fprintf(&s, "| **request to first token** | **%.1f** | | held up to %d s (gateway.queueTimeoutSeconds), %.0f%% of it: %.0f s |\n",
+		b.Total(), queueTimeout, HoldHeadroom*100, MaxWakeSeconds(queueTimeout))
 	fmt.Fprintf(&s, "| new GPU node to first token | %.1f | | pod created to first token |\n", b.FromPodCreated())
 	return s.String()
 }

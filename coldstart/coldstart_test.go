@@ -145,24 +145,30 @@ func TestEveryLeverShortensItsPhase(t *testing.T) {
 }
 
 func TestHoldChain(t *testing.T) {
-	if !(MaxWakeSeconds() < StreamIdleTimeoutSeconds && StreamIdleTimeoutSeconds < NLBIdleTimeoutSeconds) {
-		t.Errorf("want max wake %.0f s < Envoy stream idle %d s < NLB idle %d s", MaxWakeSeconds(), StreamIdleTimeoutSeconds, NLBIdleTimeoutSeconds)
+	// Each link outlasts the next: the picker answers before Envoy's call
+	// to it times out, which is before Envoy's stream idle timeout, which
+	// is before the NLB drops the flow.
+	if !(DefaultQueueTimeoutSeconds <= MaxQueueTimeoutSeconds && MaxQueueTimeoutSeconds < ExtProcMessageTimeoutSeconds &&
+		ExtProcMessageTimeoutSeconds < StreamIdleTimeoutSeconds && StreamIdleTimeoutSeconds < NLBIdleTimeoutSeconds) {
+		t.Errorf("hold chain out of order: queue %d <= %d < ext_proc %d < stream idle %d < NLB %d",
+			DefaultQueueTimeoutSeconds, MaxQueueTimeoutSeconds, ExtProcMessageTimeoutSeconds, StreamIdleTimeoutSeconds, NLBIdleTimeoutSeconds)
 	}
 	// The dev model wakes within the hold time with its levers on, and
 	// would not without them: validation has something to refuse.
 	dev := Model{WeightsGiB: qwen7bAWQ, ImageGB: 10, NetworkGbps: 10}
-	if Estimate(dev).Total() <= MaxWakeSeconds() {
+	max := MaxWakeSeconds(DefaultQueueTimeoutSeconds)
+	if Estimate(dev).Total() <= max {
 		t.Errorf("the dev model wakes in %.1f s without levers: the levers buy nothing", Estimate(dev).Total())
 	}
 	dev.Levers = Levers{SOCIParallelPull: true, RunAIStreamer: true, CompileCache: true}
-	if Estimate(dev).Total() > MaxWakeSeconds() {
-		t.Errorf("the dev model wakes in %.1f s with its default levers, over %.0f s", Estimate(dev).Total(), MaxWakeSeconds())
+	if Estimate(dev).Total() > max {
+		t.Errorf("the dev model wakes in %.1f s with its default levers, over %.0f s", Estimate(dev).Total(), max)
 	}
 }
 
 func TestTableHasEveryPhaseAndSource(t *testing.T) {
 	b := Estimate(Model{WeightsGiB: qwen7bAWQ, ImageGB: 10, NetworkGbps: 10, Levers: AllLevers})
-	table := Table(b)
+	table := Table(b, DefaultQueueTimeoutSeconds)
 	for _, p := range b.Phases {
 		if p.Source == "" {
 			t.Errorf("phase %s has no source", p.Name)

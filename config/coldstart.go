@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/llm-platform/llm-platform/coldstart"
 	"github.com/llm-platform/llm-platform/versions"
@@ -73,6 +74,10 @@ func (c *Config) ColdStart(m Model) coldstart.Budget {
 }
 
 func (c *Config) validateColdStartLevers(errs *Errors) {
+	if q := c.Gateway.QueueTimeoutSeconds; q < 60 || q > coldstart.MaxQueueTimeoutSeconds {
+		errs.add("gateway.queueTimeoutSeconds", q, "must be between 60 and %d: the AI Gateway gives up on the endpoint picker after %d s",
+			coldstart.MaxQueueTimeoutSeconds, coldstart.ExtProcMessageTimeoutSeconds)
+	}
 	g := c.GPU
 	if g.DataVolumeSnapshotID != "" {
 		if !snapshotID.MatchString(g.DataVolumeSnapshotID) {
@@ -95,6 +100,9 @@ func (c *Config) validateColdStartLevers(errs *Errors) {
 		if m.StreamerConcurrency < 1 || m.StreamerConcurrency > 64 {
 			errs.add(key+".streamerConcurrency", m.StreamerConcurrency, "must be between 1 and 64")
 		}
+		if d, err := time.ParseDuration(m.ScaleToZeroAfter); err != nil || d < time.Minute || d > 24*time.Hour {
+			errs.add(key+".scaleToZeroAfter", m.ScaleToZeroAfter, "must be a duration between 1m and 24h (like 10m)")
+		}
 		switch {
 		case m.ImageGB < 0 || m.ImageGB > 100:
 			errs.add(key+".imageGB", m.ImageGB, "must be the image's compressed size in GB, at most 100")
@@ -115,7 +123,7 @@ func (c *Config) validateWake(errs *Errors) {
 			continue
 		}
 		b := c.ColdStart(m)
-		if b.Total() <= coldstart.MaxWakeSeconds() {
+		if b.Total() <= coldstart.MaxWakeSeconds(c.Gateway.QueueTimeoutSeconds) {
 			continue
 		}
 		var phases []string
@@ -123,8 +131,15 @@ func (c *Config) validateWake(errs *Errors) {
 			phases = append(phases, fmt.Sprintf("%s %.0f s", p.Name, p.Seconds))
 		}
 		errs.add(fmt.Sprintf("models[%d].minReplicas", i), m.MinReplicas,
-			"model %s would take an estimated %.0f s to wake from zero (%s), more than the %.0f s it may use of the gateway's %.0f s hold time; "+
-				"turn on gpu.sociParallelPull, gpu.dataVolumeSnapshotId, loadFormat runai_streamer and compileCache, or keep a replica (minReplicas 1)",
-			m.Name, b.Total(), strings.Join(phases, ", "), coldstart.MaxWakeSeconds(), coldstart.HoldSeconds())
+			"model %s would take an estimated %.0f s to wake from zero (%s), more than the %.0f s it may use of the %d s the gateway holds its requests (gateway.queueTimeoutSeconds); "+
+				"turn on gpu.sociParallelPull, gpu.dataVolumeSnapshotId, loadFormat runai_streamer and compileCache, raise gateway.queueTimeoutSeconds (at most %d), or keep a replica (minReplicas 1)",
+			m.Name, b.Total(), strings.Join(phases, ", "), coldstart.MaxWakeSeconds(c.Gateway.QueueTimeoutSeconds), c.Gateway.QueueTimeoutSeconds, coldstart.MaxQueueTimeoutSeconds)
 	}
+}
+
+// ScaleToZeroAfterDuration is models[].scaleToZeroAfter, parsed (config
+// validation has checked it).
+func (m Model) ScaleToZeroAfterDuration() time.Duration {
+	d, _ := time.ParseDuration(m.ScaleToZeroAfter)
+	return d
 }

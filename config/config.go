@@ -174,6 +174,11 @@ type Gateway struct {
 	CertificateARN string `json:"certificateArn"`
 	// Clients each get an API key.
 	Clients []Client `json:"clients"`
+	// QueueTimeoutSeconds is how long a model's endpoint picker holds a
+	// request while the model has no ready replica (it is waking from
+	// zero) before answering 503: the hold time every scale-to-zero
+	// model's estimated wake-up must fit in (package coldstart).
+	QueueTimeoutSeconds int `json:"queueTimeoutSeconds"`
 }
 
 // Load balancer schemes.
@@ -231,6 +236,10 @@ type Model struct {
 	LoadFormat string `json:"loadFormat"`
 	// StreamerConcurrency is the Run:ai Model Streamer's reader threads.
 	StreamerConcurrency int `json:"streamerConcurrency"`
+	// ScaleToZeroAfter is how long a model with minReplicas 0 must be idle
+	// (no request running or queued) before its last replica is removed
+	// (KEDA's cooldownPeriod), as a Go duration ("10m").
+	ScaleToZeroAfter string `json:"scaleToZeroAfter"`
 	// CompileCache keeps vLLM's torch.compile cache on the model volume,
 	// per model, revision and image, so every start after the first loads
 	// its compiled graphs instead of compiling again.

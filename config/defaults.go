@@ -1,6 +1,9 @@
 package config
 
-import "github.com/llm-platform/llm-platform/versions"
+import (
+	"github.com/llm-platform/llm-platform/coldstart"
+	"github.com/llm-platform/llm-platform/versions"
+)
 
 // Defaults for every key. Pulumi.yaml declares the same values as the
 // project-level config defaults; a test keeps the two in step.
@@ -72,7 +75,10 @@ func DefaultStorage() Storage {
 
 // DefaultGateway is the gateway key when the stack does not set it.
 func DefaultGateway() Gateway {
-	return Gateway{LoadBalancer: LoadBalancerInternal, SourceCIDRs: []string{}, CertificateARN: "", Clients: []Client{}}
+	return Gateway{
+		LoadBalancer: LoadBalancerInternal, SourceCIDRs: []string{}, CertificateARN: "", Clients: []Client{},
+		QueueTimeoutSeconds: coldstart.DefaultQueueTimeoutSeconds,
+	}
 }
 
 // DefaultObservability is the observability key when the stack does not set it.
@@ -102,6 +108,7 @@ func DefaultModel() Model {
 		LoadFormat:           LoadFormatRunAIStreamer,
 		StreamerConcurrency:  16,
 		CompileCache:         true,
+		ScaleToZeroAfter:     "10m",
 	}
 }
 

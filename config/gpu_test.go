@@ -117,6 +117,17 @@ func TestColdStartLeversAreValidated(t *testing.T) {
 			map[string]string{"models": model(`, "image": "example.com/vllm:v1"`)}, "models[0].imageGB"},
 		{"negative image size",
 			map[string]string{"models": model(`, "imageGB": -1`)}, "models[0].imageGB"},
+		{"queue timeout beyond the AI Gateway's call to the picker",
+			map[string]string{"gateway": `{"clients": [{"name": "team"}], "queueTimeoutSeconds": 300}`}, "gateway.queueTimeoutSeconds"},
+		{"idle time that is not a duration",
+			map[string]string{"models": model(`, "scaleToZeroAfter": "10"`)}, "models[0].scaleToZeroAfter"},
+		// With every default lever the dev model wakes in about 155 s: a
+		// two-minute hold leaves it 96 s.
+		{"hold shorter than the wake-up",
+			map[string]string{
+				"gateway": `{"clients": [{"name": "team"}], "queueTimeoutSeconds": 120}`,
+				"models":  model(`, "minReplicas": 0`),
+			}, "models[0].minReplicas"},
 		// Without its levers the dev model takes about 290 s to wake, over
 		// the 264 s it may use of the 330 s hold time.
 		{"scale to zero without the levers",

@@ -9,6 +9,7 @@ import (
 	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	helmv4 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v4"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	yamlv2 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/yaml/v2"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -21,8 +22,9 @@ type Args struct {
 	Listener Listener
 	// Clients each get an API key.
 	Clients []Client
-	// Models are routed by their served names.
-	Models []ModelRoute
+	// ServedNames are the model names the endpoint answers to (package
+	// inference routes them).
+	ServedNames []string
 	// Provider is the cluster's Kubernetes provider.
 	Provider *kubernetes.Provider
 	// DependsOn holds what the controllers need first (the system nodes).
@@ -40,9 +42,11 @@ type Gateway struct {
 	// APIKeys maps each client to its API key (a secret).
 	APIKeys pulumi.StringMapOutput `pulumi:"apiKeys"`
 
-	// Routes are the AIGatewayRoute objects, for workloads that must wait
-	// for routing (and be deleted before it).
-	Routes []pulumi.Resource
+	// Ready is what routes to the gateway need first: the Gateway and its
+	// API-key and budget policies (the controllers and CRDs with them).
+	Ready []pulumi.Resource
+	// InferenceCRDs are the Gateway API Inference Extension CRDs.
+	InferenceCRDs pulumi.Resource
 	// LoadBalancerNamespace is the namespace holding the Envoy Service that
 	// owns the NLB; its delete completes only once the NLB is gone.
 	LoadBalancerNamespace pulumi.Resource
@@ -64,13 +68,10 @@ func (a *Args) validate() error {
 		}
 		seen[c.Name] = true
 	}
-	for _, m := range a.Models {
-		if !dnsLabel.MatchString(m.Model) || m.Service == "" || m.Namespace == "" || m.Port <= 0 || len(m.ServedNames) == 0 {
-			return fmt.Errorf("gateway: model route %+v is incomplete", m)
-		}
+	if a.Listener.RouteNamespace == "" {
+		return fmt.Errorf("gateway: the listener's RouteNamespace is required")
 	}
-	_, err := RouteObjects(a.Models)
-	return err
+	return nil
 }
 
 // NewGateway installs Envoy Gateway and the AI Gateway and declares the
@@ -169,6 +170,16 @@ func NewGateway(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	if err != nil {
 		return nil, err
 	}
+	// The Inference Extension's CRDs go in before the AI Gateway
+	// controller starts: it sets up its InferencePool controller only if
+	// the CRD exists then (v1.0.0 internal/controller/controller.go).
+	inferenceCRDs, err := yamlv2.NewConfigFile(ctx, name+"-inference-extension-crds", &yamlv2.ConfigFileArgs{
+		File: pulumi.String(versions.InferenceExtensionCRDsURL),
+	}, parent, k8s, pulumi.DependsOn(args.DependsOn))
+	if err != nil {
+		return nil, err
+	}
+	gw.InferenceCRDs = inferenceCRDs
 	aiCRDs, err := helmv3.NewRelease(ctx, name+"-ai-gateway-crds", &helmv3.ReleaseArgs{
 		Name:            pulumi.String("aieg-crd"),
 		Chart:           pulumi.String(versions.AIGatewayCRDsChart),
@@ -199,7 +210,7 @@ func NewGateway(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		Namespace: pulumi.String(aiGatewayNamespace),
 		SkipCrds:  pulumi.Bool(true),
 		Values:    aiValues,
-	}, parent, k8s, pulumi.DependsOn([]pulumi.Resource{aiCRDs, eg}))
+	}, parent, k8s, pulumi.DependsOn([]pulumi.Resource{aiCRDs, eg, inferenceCRDs}))
 	if err != nil {
 		return nil, err
 	}
@@ -229,41 +240,24 @@ func NewGateway(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	if err != nil {
 		return nil, err
 	}
-	if _, err := apply("api-keys", SecurityPolicyObject(), afterGateway, pulumi.DependsOn([]pulumi.Resource{keySecret})); err != nil {
+	apiKeys, err := apply("api-keys", SecurityPolicyObject(), afterGateway, pulumi.DependsOn([]pulumi.Resource{keySecret}))
+	if err != nil {
 		return nil, err
 	}
+	gw.Ready = []pulumi.Resource{gateway, apiKeys}
 	if policy := RateLimitPolicyObject(args.Clients); policy != nil {
-		if _, err := apply("token-limits", policy, afterGateway); err != nil {
-			return nil, err
-		}
-	}
-
-	var backends []pulumi.Resource
-	for _, m := range args.Models {
-		b, err := apply("backend-"+m.Model, BackendObject(m))
+		limits, err := apply("token-limits", policy, afterGateway)
 		if err != nil {
 			return nil, err
 		}
-		sb, err := apply("ai-backend-"+m.Model, AIServiceBackendObject(m), pulumi.DependsOn([]pulumi.Resource{b}))
-		if err != nil {
-			return nil, err
-		}
-		backends = append(backends, sb)
-	}
-	routes, _ := RouteObjects(args.Models) // validated above
-	for i, r := range routes {
-		route, err := apply(fmt.Sprintf("route-%d", i), r, afterGateway, pulumi.DependsOn(backends))
-		if err != nil {
-			return nil, err
-		}
-		gw.Routes = append(gw.Routes, route)
+		gw.Ready = append(gw.Ready, limits)
 	}
 
 	scheme, port := args.Listener.Scheme(), args.Listener.Port()
 	gw.Endpoint = gateway.Status.ApplyT(func(status any) string {
 		return EndpointURL(scheme, port, loadBalancerAddress(status))
 	}).(pulumi.StringOutput)
-	gw.ServedModels = pulumi.ToStringArray(ServedNames(args.Models)).ToStringArrayOutput()
+	gw.ServedModels = pulumi.ToStringArray(args.ServedNames).ToStringArrayOutput()
 	gw.APIKeys = keys
 	if err := ctx.RegisterResourceOutputs(gw, pulumi.Map{
 		"endpoint":     gw.Endpoint,

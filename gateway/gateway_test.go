@@ -13,94 +13,6 @@ import (
 	"github.com/llm-platform/llm-platform/render"
 )
 
-func route(model string, served ...string) ModelRoute {
-	return ModelRoute{Model: model, ServedNames: served, Namespace: "models", Service: model, Port: 8000}
-}
-
-func TestRouteObjectsOneRulePerServedName(t *testing.T) {
-	t.Parallel()
-	routes, err := RouteObjects([]ModelRoute{route("qwen", "qwen-7b", "qwen-sql"), route("llama", "llama-8b")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(routes) != 1 {
-		t.Fatalf("%d routes", len(routes))
-	}
-	rules := routes[0]["spec"].(map[string]any)["rules"].([]any)
-	got := map[string]string{}
-	for _, r := range rules {
-		m := r.(map[string]any)
-		h := m["matches"].([]any)[0].(map[string]any)["headers"].([]any)[0].(map[string]any)
-		if h["name"] != ModelHeader || h["type"] != "Exact" {
-			t.Errorf("match %v", h)
-		}
-		got[h["value"].(string)] = m["backendRefs"].([]any)[0].(map[string]any)["name"].(string)
-	}
-	want := map[string]string{"qwen-7b": "qwen", "qwen-sql": "qwen", "llama-8b": "llama"}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("rules %v, want %v", got, want)
-	}
-	costs := routes[0]["spec"].(map[string]any)["llmRequestCosts"].([]any)
-	var types []string
-	for _, c := range costs {
-		types = append(types, c.(map[string]any)["type"].(string))
-	}
-	if !slices.Equal(types, []string{"InputToken", "OutputToken", "TotalToken"}) {
-		t.Errorf("costs %v", types)
-	}
-}
-
-func TestRouteObjectsSplitAtFifteenRules(t *testing.T) {
-	t.Parallel()
-	for _, tt := range []struct{ served, routes int }{{1, 1}, {15, 1}, {16, 2}, {31, 3}} {
-		var names []string
-		for i := range tt.served {
-			names = append(names, fmt.Sprintf("m-%02d", i))
-		}
-		routes, err := RouteObjects([]ModelRoute{route("big", names...)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(routes) != tt.routes {
-			t.Errorf("%d served names: %d routes, want %d", tt.served, len(routes), tt.routes)
-		}
-		total := 0
-		for i, r := range routes {
-			n := len(r["spec"].(map[string]any)["rules"].([]any))
-			if n > MaxRulesPerRoute {
-				t.Errorf("route %d has %d rules", i, n)
-			}
-			if r["metadata"].(map[string]any)["name"] != fmt.Sprintf("llm-models-%d", i) {
-				t.Errorf("route %d named %v", i, r["metadata"])
-			}
-			total += n
-		}
-		if total != tt.served {
-			t.Errorf("%d rules for %d served names", total, tt.served)
-		}
-	}
-}
-
-func TestRouteObjectsRejectDuplicateServedNames(t *testing.T) {
-	t.Parallel()
-	if _, err := RouteObjects([]ModelRoute{route("a", "x"), route("b", "x")}); err == nil {
-		t.Error("a served name routed to two models was accepted")
-	}
-}
-
-func TestBackendsPointAtTheService(t *testing.T) {
-	t.Parallel()
-	r := route("qwen", "qwen-7b")
-	b := BackendObject(r)["spec"].(map[string]any)["endpoints"].([]any)[0].(map[string]any)["fqdn"].(map[string]any)
-	if b["hostname"] != "qwen.models.svc.cluster.local" || b["port"] != 8000 {
-		t.Errorf("backend %v", b)
-	}
-	ai := AIServiceBackendObject(r)["spec"].(map[string]any)
-	if ai["schema"].(map[string]any)["name"] != "OpenAI" || ai["backendRef"].(map[string]any)["kind"] != "Backend" || ai["backendRef"].(map[string]any)["name"] != "qwen" {
-		t.Errorf("AI service backend %v", ai)
-	}
-}
-
 func TestLoadBalancerAnnotations(t *testing.T) {
 	t.Parallel()
 	internal := LoadBalancerAnnotations(Listener{Internal: true})
@@ -153,10 +65,10 @@ func renderGateway(t *testing.T, clients []Client) *render.Result {
 	t.Helper()
 	res, err := render.RunComponent("us-east-1", render.WithKubernetes(func(ctx *pulumi.Context, provider *kubernetes.Provider) error {
 		gw, err := NewGateway(ctx, "gw", &Args{
-			Listener: Listener{Internal: true, NodeSelector: map[string]string{"role": "system"}},
-			Clients:  clients,
-			Models:   []ModelRoute{route("qwen", "qwen-7b", "qwen-sql")},
-			Provider: provider,
+			Listener:    Listener{Internal: true, NodeSelector: map[string]string{"role": "system"}, RouteNamespace: "models"},
+			Clients:     clients,
+			ServedNames: []string{"qwen-7b", "qwen-sql"},
+			Provider:    provider,
 		})
 		if err != nil {
 			return err
@@ -207,15 +119,21 @@ func TestGatewayComponent(t *testing.T) {
 	if ai.String("values.controller.mcp.sessionEncryption.seed") != render.Secret {
 		t.Error("the MCP session seed is not a generated secret")
 	}
-	route := res.Named("kubernetes:aigateway.envoyproxy.io/v1beta1:AIGatewayRoute", "gw-route-0")
-	for _, b := range []string{"gw-ai-backend-qwen", "gw-gateway"} {
-		dep := res.Named("kubernetes:aigateway.envoyproxy.io/v1beta1:AIServiceBackend", b)
-		if dep == nil {
-			dep = res.Named("kubernetes:gateway.networking.k8s.io/v1:Gateway", b)
-		}
-		if dep == nil || !slices.Contains(route.DependsOn, dep.URN) {
-			t.Errorf("route does not depend on %s", b)
-		}
+	// The AI Gateway controller starts after the Inference Extension
+	// CRDs, or it never watches InferencePools.
+	crds := res.Named("kubernetes:yaml/v2:ConfigFile", "gw-inference-extension-crds")
+	if crds == nil || !slices.Contains(ai.DependsOn, crds.URN) {
+		t.Errorf("the AI Gateway release does not wait for the Inference Extension CRDs (%v)", crds)
+	}
+	if eg.String("values.config.envoyGateway.extensionManager.backendResources.0.kind") != "InferencePool" {
+		t.Error("Envoy Gateway does not hand InferencePool backends to the AI Gateway's extension server")
+	}
+	// Routes are admitted from the models' namespace only.
+	gwObj := res.Named("kubernetes:gateway.networking.k8s.io/v1:Gateway", "gw-gateway")
+	labels, _ := gwObj.Input("spec.listeners.0.allowedRoutes.namespaces.selector.matchLabels")
+	if gwObj.String("spec.listeners.0.allowedRoutes.namespaces.from") != "Selector" ||
+		labels.(map[string]any)["kubernetes.io/metadata.name"] != "models" {
+		t.Errorf("listener admits %v", gwObj.Inputs["spec"])
 	}
 }
 

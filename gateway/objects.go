@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"fmt"
-	"slices"
-	"sort"
 
 	"github.com/llm-platform/llm-platform/manifest"
 )
@@ -15,9 +13,17 @@ const (
 	GatewayName      = "llm-gateway"
 	ControllerName   = "gateway.envoyproxy.io/gatewayclass-controller"
 	APIKeySecretName = "llm-api-keys"
-	// ClientIDHeader carries the authenticated client's name to the
-	// backends and to the rate limiter.
-	ClientIDHeader = "x-client-id"
+	// ClientIDHeader carries the authenticated client's name, set by the
+	// API-key check over whatever the client sent, to the rate limiter,
+	// the AI Gateway's metrics and the models' endpoint pickers. It is the
+	// header the picker reads as a request's fairness ID
+	// (gateway-api-inference-extension v1.5.0 pkg/epp/metadata/consts.go),
+	// so while a model is waking or saturated its queue serves clients in
+	// turn; the picker removes it before the request reaches vLLM. A
+	// separate x-client-id could not be copied into it: the AI Gateway
+	// ignores header mutations on InferencePool rules, and route filters
+	// run after the picker.
+	ClientIDHeader = "x-gateway-inference-fairness-id"
 	// ModelHeader is set by the AI Gateway from the request body's "model".
 	ModelHeader = "x-ai-eg-model"
 	// EnvoyNamespace runs Envoy Gateway and its Envoy proxies (with the AI
@@ -64,6 +70,10 @@ type Listener struct {
 	CertificateARN string
 	// NodeSelector places the Envoy proxies.
 	NodeSelector map[string]string
+	// RouteNamespace is the one namespace whose routes the Gateway admits:
+	// the models', where the AI Gateway needs the routes to be, next to
+	// their InferencePools (package inference).
+	RouteNamespace string
 }
 
 // Port is the listener port: 443 with a certificate, 80 without.
@@ -173,8 +183,16 @@ func GatewayObject(l Listener) map[string]any {
 				"name":     "http",
 				"protocol": "HTTP",
 				"port":     l.Port(),
-				// Routes live in this namespace only.
-				"allowedRoutes": map[string]any{"namespaces": map[string]any{"from": "Same"}},
+				// Routes from the models' namespace only: a route
+				// anywhere else could not reach the API keys' or the
+				// budgets' policies' protected backends, but could
+				// answer for a model name.
+				"allowedRoutes": map[string]any{"namespaces": map[string]any{
+					"from": "Selector",
+					"selector": map[string]any{"matchLabels": map[string]any{
+						"kubernetes.io/metadata.name": l.RouteNamespace,
+					}},
+				}},
 			}},
 			"infrastructure": map[string]any{
 				"parametersRef": map[string]any{"group": "gateway.envoyproxy.io", "kind": "EnvoyProxy", "name": GatewayName},
@@ -220,106 +238,6 @@ func SecurityPolicyObject() map[string]any {
 			},
 		},
 	}
-}
-
-// ModelRoute is what the gateway needs to route to one model.
-type ModelRoute struct {
-	// Model is the model's config name; it names the backend objects.
-	Model string
-	// ServedNames are the OpenAI model names routed to it (the base model
-	// and each LoRA adapter).
-	ServedNames []string
-	// Namespace, Service and Port locate the vLLM Service.
-	Namespace string
-	Service   string
-	Port      int
-}
-
-// BackendObject points Envoy at the model's Service by DNS name.
-func BackendObject(r ModelRoute) map[string]any {
-	return map[string]any{
-		"apiVersion": "gateway.envoyproxy.io/v1alpha1",
-		"kind":       "Backend",
-		"metadata":   meta(r.Model),
-		"spec": map[string]any{
-			"endpoints": []any{map[string]any{
-				"fqdn": map[string]any{"hostname": fmt.Sprintf("%s.%s.svc.cluster.local", r.Service, r.Namespace), "port": r.Port},
-			}},
-		},
-	}
-}
-
-// AIServiceBackendObject declares the model as an OpenAI-schema backend.
-func AIServiceBackendObject(r ModelRoute) map[string]any {
-	return map[string]any{
-		"apiVersion": "aigateway.envoyproxy.io/v1beta1",
-		"kind":       "AIServiceBackend",
-		"metadata":   meta(r.Model),
-		"spec": map[string]any{
-			"schema":     map[string]any{"name": "OpenAI"},
-			"backendRef": map[string]any{"group": "gateway.envoyproxy.io", "kind": "Backend", "name": r.Model},
-		},
-	}
-}
-
-// RouteObjects returns the AIGatewayRoute(s) for all models: one rule per
-// served name, in name order, split into routes of at most
-// MaxRulesPerRoute rules (llm-models-0, llm-models-1, ...). Every route
-// records input, output and total tokens as request costs, which the
-// token rate limits and the usage metrics read.
-func RouteObjects(models []ModelRoute) ([]map[string]any, error) {
-	type rule struct{ served, model string }
-	var rules []rule
-	owner := map[string]string{}
-	for _, m := range models {
-		for _, s := range m.ServedNames {
-			if prev, dup := owner[s]; dup {
-				return nil, fmt.Errorf("gateway: served name %q is used by models %s and %s", s, prev, m.Model)
-			}
-			owner[s] = m.Model
-			rules = append(rules, rule{s, m.Model})
-		}
-	}
-	sort.Slice(rules, func(i, j int) bool { return rules[i].served < rules[j].served })
-	var routes []map[string]any
-	for i := 0; i < len(rules); i += MaxRulesPerRoute {
-		chunk := rules[i:min(i+MaxRulesPerRoute, len(rules))]
-		var specRules []any
-		for _, r := range chunk {
-			specRules = append(specRules, map[string]any{
-				"matches": []any{map[string]any{"headers": []any{
-					map[string]any{"type": "Exact", "name": ModelHeader, "value": r.served},
-				}}},
-				"backendRefs": []any{map[string]any{"name": r.model}},
-				"timeouts":    map[string]any{"request": RequestTimeout},
-			})
-		}
-		routes = append(routes, map[string]any{
-			"apiVersion": "aigateway.envoyproxy.io/v1beta1",
-			"kind":       "AIGatewayRoute",
-			"metadata":   meta(fmt.Sprintf("llm-models-%d", len(routes))),
-			"spec": map[string]any{
-				"parentRefs": []any{gatewayRef()},
-				"rules":      specRules,
-				"llmRequestCosts": []any{
-					map[string]any{"metadataKey": "llm_input_token", "type": "InputToken"},
-					map[string]any{"metadataKey": "llm_output_token", "type": "OutputToken"},
-					map[string]any{"metadataKey": "llm_total_token", "type": "TotalToken"},
-				},
-			},
-		})
-	}
-	return routes, nil
-}
-
-// ServedNames lists every served name of the models, sorted.
-func ServedNames(models []ModelRoute) []string {
-	var out []string
-	for _, m := range models {
-		out = append(out, m.ServedNames...)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // Client is one API consumer.
@@ -388,6 +306,14 @@ func EnvoyGatewayValues(nodeSelector map[string]string, redisURL string) map[str
 			"enableBackend":          true,
 		},
 		"extensionManager": map[string]any{
+			// Routes to InferencePools reach the AI Gateway's extension
+			// server, which builds the pool's cluster and the endpoint
+			// picker's ext_proc filter (AI Gateway v1.0.0
+			// examples/inference-pool/envoy-gateway-values-addon.yaml).
+			// Envoy Gateway v1.8.3 has no InferencePool support of its own.
+			"backendResources": []any{map[string]any{
+				"group": "inference.networking.k8s.io", "kind": "InferencePool", "version": "v1",
+			}},
 			"hooks": map[string]any{"xdsTranslator": map[string]any{
 				"translation": map[string]any{
 					"listener": map[string]any{"includeAll": true},

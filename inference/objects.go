@@ -240,3 +240,33 @@ func eppArgs(p Pool) []any {
 		"--metrics-endpoint-auth=false",
 	}
 }
+
+// EPPNetworkPolicy admits to the picker only Envoy, on the ext_proc port,
+// and the metrics scraper, on the metrics port. Its egress stays open: it
+// watches the API server (whose address is the control plane's, outside
+// any pod selector) and scrapes the vLLM pods, whose own policy admits it
+// (package models).
+func EPPNetworkPolicy(p Pool, envoyNamespace, monitoringNamespace string) map[string]any {
+	from := func(ns string, port int) map[string]any {
+		return map[string]any{
+			"from": []any{map[string]any{"namespaceSelector": map[string]any{
+				"matchLabels": map[string]any{"kubernetes.io/metadata.name": ns},
+			}}},
+			"ports": []any{map[string]any{"protocol": "TCP", "port": port}},
+		}
+	}
+	return map[string]any{
+		"apiVersion": "networking.k8s.io/v1",
+		"kind":       "NetworkPolicy",
+		"metadata":   p.meta(p.EPPName()),
+		"spec": map[string]any{
+			"podSelector": map[string]any{"matchLabels": map[string]any{"inferencepool": p.EPPName()}},
+			"policyTypes": []any{"Ingress"},
+			"ingress":     []any{from(envoyNamespace, ExtProcPort), from(monitoringNamespace, MetricsPort)},
+		},
+	}
+}
+
+// PickerPodLabels select every picker's pods (the vLLM pods' policy
+// admits them).
+func PickerPodLabels() map[string]string { return map[string]string{ComponentLabel: ComponentValue} }

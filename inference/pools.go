@@ -5,53 +5,44 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
-	yamlv2 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/yaml/v2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/llm-platform/llm-platform/manifest"
-	"github.com/llm-platform/llm-platform/versions"
 )
 
-// CRDsArgs configures the Inference Extension's CRDs.
-type CRDsArgs struct {
-	Provider *kubernetes.Provider
-	// DependsOn is what must exist first (the system nodes).
-	DependsOn []pulumi.Resource
-}
-
-// NewCRDs installs the Gateway API Inference Extension CRDs (InferencePool
-// and the optional objective, rewrite and import kinds the picker watches)
-// from the pinned release's manifests.yaml, the kustomize build of its
-// config/crd. The AI Gateway controller must start after them.
-func NewCRDs(ctx *pulumi.Context, name string, args *CRDsArgs, opts ...pulumi.ResourceOption) (pulumi.Resource, error) {
-	if args == nil || args.Provider == nil {
-		return nil, fmt.Errorf("inference: Provider is required")
-	}
-	return yamlv2.NewConfigFile(ctx, name, &yamlv2.ConfigFileArgs{
-		File: pulumi.String(versions.InferenceExtensionCRDsURL),
-	}, append(opts, pulumi.Provider(args.Provider), pulumi.DependsOn(args.DependsOn))...)
-}
-
-// Args configures the pools.
+// Args configures the pools and their routes.
 type Args struct {
-	Pools    []Pool
+	Pools []Pool
+	// Routes are the served names of each pool's model.
+	Routes   []Route
 	Provider *kubernetes.Provider
-	// DependsOn is what the pools need first: the CRDs, the model
-	// namespace.
+	// DependsOn is what the pools need first: the Inference Extension
+	// CRDs, the model namespace.
 	DependsOn []pulumi.Resource
+	// EnvoyNamespace and MonitoringNamespace may reach the pickers.
+	EnvoyNamespace      string
+	MonitoringNamespace string
+	// GatewayReady is what the routes need first: the Gateway and its
+	// API-key and budget policies, so that no route ever serves without
+	// them.
+	GatewayReady []pulumi.Resource
 }
 
-// Pools is one InferencePool and endpoint picker per model.
+// Pools is one InferencePool and endpoint picker per model, and the
+// routes from served names to them.
 type Pools struct {
 	pulumi.ResourceState
 
 	// Names are the InferencePools, in config order.
 	Names pulumi.StringArrayOutput `pulumi:"names"`
+	// Routes are the AIGatewayRoutes, for workloads that must wait for
+	// routing and be deleted before it.
+	Routes []pulumi.Resource
 }
 
 func (a *Args) validate() error {
-	if a.Provider == nil {
-		return fmt.Errorf("inference: Provider is required")
+	if a.Provider == nil || a.EnvoyNamespace == "" || a.MonitoringNamespace == "" {
+		return fmt.Errorf("inference: Provider, EnvoyNamespace and MonitoringNamespace are required")
 	}
 	seen := map[string]bool{}
 	for _, p := range a.Pools {
@@ -62,10 +53,29 @@ func (a *Args) validate() error {
 			return fmt.Errorf("inference: pool %q has no endpoint picker configuration", p.Model)
 		case seen[p.Model]:
 			return fmt.Errorf("inference: pool %q declared twice", p.Model)
+		case p.Namespace != a.Pools[0].Namespace:
+			return fmt.Errorf("inference: pool %q is in namespace %s, the others in %s: the routes must share the pools' namespace", p.Model, p.Namespace, a.Pools[0].Namespace)
 		}
 		seen[p.Model] = true
 	}
-	return nil
+	for _, r := range a.Routes {
+		if !seen[r.Model] {
+			return fmt.Errorf("inference: served names %v route to model %q, which has no pool", r.ServedNames, r.Model)
+		}
+		if len(r.ServedNames) == 0 {
+			return fmt.Errorf("inference: model %q has no served name", r.Model)
+		}
+	}
+	_, err := RouteObjects(a.namespace(), a.Routes)
+	return err
+}
+
+// namespace is the pools' (and so the routes') namespace.
+func (a *Args) namespace() string {
+	if len(a.Pools) == 0 {
+		return ""
+	}
+	return a.Pools[0].Namespace
 }
 
 // NewPools declares each model's InferencePool and endpoint picker.
@@ -82,9 +92,10 @@ func NewPools(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 	}
 	k8s := pulumi.Provider(args.Provider)
 	after := pulumi.DependsOn(args.DependsOn)
+	parent := pulumi.Parent(ps)
 	var names pulumi.StringArray
+	var pools []pulumi.Resource
 	for _, p := range args.Pools {
-		parent := pulumi.Parent(ps)
 		var picker []pulumi.Resource
 		for _, obj := range EPPObjects(p) {
 			// The kind keeps the Pulumi names distinct: a Role and its
@@ -97,11 +108,24 @@ func NewPools(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 			}
 			picker = append(picker, r)
 		}
+		if _, err := manifest.Apply(ctx, p.EPPName()+"-networkpolicy", EPPNetworkPolicy(p, args.EnvoyNamespace, args.MonitoringNamespace), parent, k8s, after); err != nil {
+			return nil, err
+		}
 		pool, err := manifest.Apply(ctx, p.Model+"-pool", InferencePoolObject(p), parent, k8s, after, pulumi.DependsOn(picker))
 		if err != nil {
 			return nil, err
 		}
 		names = append(names, pool.Metadata.Name().Elem())
+		pools = append(pools, pool)
+	}
+	routes, _ := RouteObjects(args.namespace(), args.Routes) // validated above
+	for i, r := range routes {
+		route, err := manifest.Apply(ctx, fmt.Sprintf("%s-route-%d", name, i), r, parent, k8s,
+			pulumi.DependsOn(append(pools, args.GatewayReady...)))
+		if err != nil {
+			return nil, err
+		}
+		ps.Routes = append(ps.Routes, route)
 	}
 	ps.Names = names.ToStringArrayOutput()
 	if err := ctx.RegisterResourceOutputs(ps, pulumi.Map{"names": ps.Names}); err != nil {

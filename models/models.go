@@ -45,9 +45,12 @@ type Args struct {
 	GPUNodeSelector    map[string]string
 	GPUTolerationKey   string
 	SystemNodeSelector map[string]string
-	// EnvoyNamespace and MonitoringNamespace may reach vLLM's port.
+	// EnvoyNamespace and MonitoringNamespace may reach vLLM's port, and
+	// so may the endpoint pickers, the pods with PickerPodLabels in the
+	// model namespace (they read vLLM's /metrics to pick replicas).
 	EnvoyNamespace      string
 	MonitoringNamespace string
+	PickerPodLabels     map[string]string
 	Provider            *kubernetes.Provider
 	// DependsOn holds what vLLM pods need (the GPU NodePool).
 	DependsOn []pulumi.Resource
@@ -84,8 +87,8 @@ type InferenceService struct {
 }
 
 func (a *Args) validate() error {
-	if a.Provider == nil || a.Claim == nil || a.NamespaceResource == nil || a.Namespace == "" || a.ClaimName == "" {
-		return fmt.Errorf("models: Provider, Claim, NamespaceResource, Namespace and ClaimName are required")
+	if a.Provider == nil || a.Claim == nil || a.NamespaceResource == nil || a.Namespace == "" || a.ClaimName == "" || len(a.PickerPodLabels) == 0 {
+		return fmt.Errorf("models: Provider, Claim, NamespaceResource, Namespace, ClaimName and PickerPodLabels are required")
 	}
 	for _, s := range a.Models {
 		if a.PrometheusURL == "" && s.MinReplicas != s.MaxReplicas {
@@ -93,7 +96,7 @@ func (a *Args) validate() error {
 				s.Name, s.MinReplicas, s.MaxReplicas)
 		}
 		if s.GPUsPerReplica < 1 || s.MaxNumSeqs < 1 || s.Image == "" || s.HFRepo == "" || len(s.Revision) < 8 ||
-			s.StartupFailureThreshold < 1 || s.LoadFormat == "" {
+			s.StartupFailureThreshold < 1 || s.LoadFormat == "" || s.ScaleToZeroAfterSeconds < 60 {
 			return fmt.Errorf("models: model %q is incomplete", s.Name)
 		}
 	}
@@ -410,8 +413,8 @@ func containerSecurity() *corev1.SecurityContextArgs {
 	}
 }
 
-// newNetworkPolicies: vLLM pods accept only the Envoy data plane and the
-// metrics scraper on their port and may only resolve DNS (the NFS mount is
+// newNetworkPolicies: vLLM pods accept only the Envoy data plane, the
+// endpoint pickers and the metrics scraper on their port and may only resolve DNS (the NFS mount is
 // the node's, not the pod's). The preload job may additionally reach HTTPS
 // (the Hugging Face Hub). Enforced by the VPC CNI's network policy agent.
 func newNetworkPolicies(ctx *pulumi.Context, model string, args *Args, labels pulumi.StringMap, opts ...pulumi.ResourceOption) error {
@@ -433,7 +436,10 @@ func newNetworkPolicies(ctx *pulumi.Context, model string, args *Args, labels pu
 			PodSelector: &metav1.LabelSelectorArgs{MatchLabels: labels},
 			PolicyTypes: pulumi.ToStringArray([]string{"Ingress", "Egress"}),
 			Ingress: networkingv1.NetworkPolicyIngressRuleArray{&networkingv1.NetworkPolicyIngressRuleArgs{
-				From:  networkingv1.NetworkPolicyPeerArray{fromNamespace(args.EnvoyNamespace), fromNamespace(args.MonitoringNamespace)},
+				From: networkingv1.NetworkPolicyPeerArray{
+					fromNamespace(args.EnvoyNamespace), fromNamespace(args.MonitoringNamespace),
+					&networkingv1.NetworkPolicyPeerArgs{PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(args.PickerPodLabels)}},
+				},
 				Ports: networkingv1.NetworkPolicyPortArray{&networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String("TCP"), Port: pulumi.Int(Port)}},
 			}},
 			Egress: networkingv1.NetworkPolicyEgressRuleArray{dns},

@@ -20,6 +20,7 @@ func spec() Spec {
 		ServedName: "qwen2.5-7b", MaxModelLen: 16384, MaxNumSeqs: 32, GPUMemoryUtilization: 0.9,
 		GPUsPerReplica: 1, MinReplicas: 1, MaxReplicas: 3, Image: "vllm/vllm-openai:v0.31.0", MaxLoRARank: 16,
 		LoadFormat: LoadFormatRunAIStreamer, StreamerConcurrency: 16, CompileCache: true, StartupFailureThreshold: 90,
+		ScaleToZeroAfterSeconds: 600,
 	}
 }
 
@@ -115,26 +116,29 @@ func TestTriggers(t *testing.T) {
 	names := []string{}
 	for _, x := range tr {
 		names = append(names, x.Name)
-		if !strings.Contains(x.Query, `model_name="qwen2.5-7b"`) {
-			t.Errorf("%s query %q not filtered by model_name", x.Name, x.Query)
-		}
 		if strings.Contains(x.Query, "gpu_cache_usage_perc") {
 			t.Errorf("%s uses the removed vllm:gpu_cache_usage_perc", x.Name)
 		}
+		if x.Name != "picker-queue" && !strings.Contains(x.Query, `model_name="qwen2.5-7b"`) {
+			t.Errorf("%s query %q not filtered by model_name", x.Name, x.Query)
+		}
 	}
-	if !slices.Equal(names, []string{"running-ratio", "kv-cache", "waiting"}) {
+	if !slices.Equal(names, []string{"running-ratio", "kv-cache", "waiting", "picker-queue"}) {
 		t.Errorf("triggers %v", names)
 	}
 	if tr[0].Query != `sum(vllm:num_requests_running{model_name="qwen2.5-7b"}) / 32` || tr[0].Threshold != "0.7" || tr[0].MetricType != "AverageValue" {
 		t.Errorf("running ratio trigger %+v", tr[0])
 	}
+	// The wake-up: any request held in the model's picker (its pool is
+	// named after the model, whatever names it serves), at zero replicas
+	// as at one.
 	s.MinReplicas = 0
 	s.Adapters = []Adapter{{Name: "sql.v2"}}
-	zero := Triggers(s)
-	last := zero[len(zero)-1]
-	if len(zero) != 4 || last.Name != "gateway-requests" || last.Activation != "0" ||
-		!strings.Contains(last.Query, `gen_ai_request_model=~"qwen2\\.5-7b|sql\\.v2"`) {
-		t.Errorf("scale-from-zero trigger %+v", last)
+	for _, tr := range [][]Trigger{tr, Triggers(s)} {
+		last := tr[len(tr)-1]
+		if last.Query != `sum(inference_extension_flow_control_queue_size{inference_pool="qwen"})` || last.Activation != "0" || last.MetricType != "AverageValue" {
+			t.Errorf("picker queue trigger %+v", last)
+		}
 	}
 }
 
@@ -177,7 +181,7 @@ func renderModels(t *testing.T, prometheus string, specs ...Spec) *render.Result
 			Models: specs, Namespace: "models", ClaimName: "model-weights", Claim: &claim, UID: 1000, GID: 1000,
 			PrometheusURL: prometheus, GPUNodeSelector: map[string]string{"llm-platform/pool": "gpu-l4"}, GPUTolerationKey: "nvidia.com/gpu",
 			SystemNodeSelector: map[string]string{"role": "system"}, EnvoyNamespace: "envoy-gateway-system", MonitoringNamespace: "monitoring",
-			Provider: provider, NamespaceResource: &ns,
+			Provider: provider, NamespaceResource: &ns, PickerPodLabels: map[string]string{"llm-platform/component": "endpoint-picker"},
 		})
 		return err
 	}))

@@ -44,8 +44,10 @@ func ScaledObjectObject(s Spec, namespace, prometheusURL string) map[string]any 
 			// With the Prometheus scrape interval, the wake-up signal
 			// phase of the cold-start budget.
 			"pollingInterval": coldstart.KEDAPollingSeconds,
-			// Only applies to going from 1 to 0 replicas.
-			"cooldownPeriod": 600,
+			// Only applies to going from 1 to 0 replicas: how long every
+			// trigger must be inactive (nothing running, waiting or held
+			// in the picker) first (models[].scaleToZeroAfter).
+			"cooldownPeriod": s.ScaleToZeroAfterSeconds,
 			"advanced": map[string]any{"horizontalPodAutoscalerConfig": map[string]any{"behavior": map[string]any{
 				// A new replica takes minutes (node, image, weights): add
 				// them promptly, remove them only after 5 quiet minutes,

@@ -46,6 +46,9 @@ type Spec struct {
 	// CompileCache puts vLLM's cache root on the model volume
 	// (CompileCacheDir).
 	CompileCache bool
+	// ScaleToZeroAfterSeconds is how long a model at minReplicas 0 stays
+	// idle before KEDA removes its last replica (cooldownPeriod).
+	ScaleToZeroAfterSeconds int
 	// StartupFailureThreshold is the startup probe's failureThreshold at
 	// coldstart.StartupProbePeriodSeconds, from the model's cold-start
 	// estimate (coldstart.StartupProbeFailureThreshold).
@@ -178,9 +181,12 @@ const RunningRatioThreshold = "0.7"
 
 func modelSelector(served string) string { return fmt.Sprintf(`%s=%q`, metrics.VLLMModel, served) }
 
-// Triggers are the model's autoscaling signals, all leading saturation
-// signals read from vLLM, plus, when the model scales to zero, the gateway's
-// request rate (vLLM exposes nothing at zero replicas).
+// QueueThreshold is the requests held in a model's endpoint picker, per
+// replica, at which another replica is added.
+const QueueThreshold = "2"
+
+// Triggers are the model's autoscaling signals: the leading saturation
+// signals read from vLLM, and the requests its endpoint picker holds.
 func Triggers(s Spec) []Trigger {
 	sel := modelSelector(s.ServedName)
 	t := []Trigger{
@@ -208,26 +214,22 @@ func Triggers(s Spec) []Trigger {
 			Threshold:  "2",
 		},
 	}
-	if s.MinReplicas == 0 {
-		var names []string
-		for _, n := range s.ServedNames() {
-			names = append(names, regexpQuote(n))
-		}
-		t = append(t, Trigger{
-			Name: "gateway-requests",
-			Query: fmt.Sprintf(`sum(rate(gen_ai_server_request_duration_seconds_count{%s=~%q}[2m]))`,
-				metrics.GatewayModel, strings.Join(names, "|")),
-			MetricType: "AverageValue",
-			// Only its activation matters: any request for the model in the
-			// last two minutes wakes it; the vLLM signals size it.
-			Threshold:  "1000",
-			Activation: "0",
-		})
-	}
+	// The picker's flow-control queue (one scrape, one poll away: the
+	// cold-start budget's signal phase). It is the only signal at zero
+	// replicas, where vLLM exposes nothing: a request held while the
+	// model has no replica wakes it (activation above 0), and the picker
+	// holds it until the replica is ready. Above zero it adds replicas
+	// when requests wait at the picker rather than in vLLM; at
+	// gateway-api-inference-extension v1.5.0 the picker only queues while
+	// the pool has no ready endpoint (its concurrency detector does not
+	// see in-flight requests: inference/eppconfig), so there the vLLM
+	// signals do the sizing.
+	t = append(t, Trigger{
+		Name:       "picker-queue",
+		Query:      fmt.Sprintf(`sum(inference_extension_flow_control_queue_size{inference_pool=%q})`, s.Name),
+		MetricType: "AverageValue",
+		Threshold:  QueueThreshold,
+		Activation: "0",
+	})
 	return t
-}
-
-func regexpQuote(s string) string {
-	r := strings.NewReplacer(`.`, `\.`, `+`, `\+`, `*`, `\*`, `?`, `\?`, `(`, `\(`, `)`, `\)`, `[`, `\[`, `]`, `\]`, `{`, `\{`, `}`, `\}`, `|`, `\|`, `^`, `\^`, `$`, `\$`)
-	return r.Replace(s)
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/llm-platform/llm-platform/cost"
 	"github.com/llm-platform/llm-platform/gateway"
 	"github.com/llm-platform/llm-platform/gpu"
+	"github.com/llm-platform/llm-platform/inference"
+	"github.com/llm-platform/llm-platform/inference/eppconfig"
 	"github.com/llm-platform/llm-platform/models"
 	"github.com/llm-platform/llm-platform/network"
 	"github.com/llm-platform/llm-platform/observability"
@@ -156,11 +158,26 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 			SourceCIDRs:    cfg.Gateway.SourceCIDRs,
 			CertificateARN: cfg.Gateway.CertificateARN,
 			NodeSelector:   map[string]string{cluster.SystemNodeLabelKey: cluster.SystemNodeLabelValue},
+			RouteNamespace: storage.Namespace,
 		},
-		Clients:   gatewayClients(cfg),
-		Models:    modelRoutes(specs),
-		Provider:  k8s.Provider,
-		DependsOn: []pulumi.Resource{k8s.SystemNodes},
+		Clients:     gatewayClients(cfg),
+		ServedNames: inference.ServedNames(modelRoutes(specs)),
+		Provider:    k8s.Provider,
+		DependsOn:   []pulumi.Resource{k8s.SystemNodes},
+	})
+	if err != nil {
+		return err
+	}
+	// Each model behind its InferencePool and endpoint picker, which holds
+	// its requests while it wakes; the served names routed to the pools.
+	pools, err := inference.NewPools(ctx, k8s.Name+"-inference", &inference.Args{
+		Pools:               modelPools(cfg, specs),
+		Routes:              modelRoutes(specs),
+		Provider:            k8s.Provider,
+		DependsOn:           []pulumi.Resource{gw.InferenceCRDs, modelStore.NamespaceResource, k8s.SystemNodes},
+		EnvoyNamespace:      gateway.EnvoyNamespace,
+		MonitoringNamespace: observability.Namespace,
+		GatewayReady:        gw.Ready,
 	})
 	if err != nil {
 		return err
@@ -249,8 +266,9 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 		SystemNodeSelector:  map[string]string{cluster.SystemNodeLabelKey: cluster.SystemNodeLabelValue},
 		EnvoyNamespace:      gateway.EnvoyNamespace,
 		MonitoringNamespace: observability.Namespace,
+		PickerPodLabels:     inference.PickerPodLabels(),
 		Provider:            k8s.Provider,
-		DependsOn:           append([]pulumi.Resource{pool.NodePool}, gw.Routes...),
+		DependsOn:           append([]pulumi.Resource{pool.NodePool}, pools.Routes...),
 		SystemNodes:         []pulumi.Resource{k8s.SystemNodes},
 		NamespaceResource:   modelStore.NamespaceResource,
 	})
@@ -315,6 +333,7 @@ func modelSpecs(cfg *config.Config) []models.Spec {
 			Image: m.Image, Adapters: adapters, MaxLoRARank: m.MaxLoRARank,
 			LoadFormat: m.LoadFormat, StreamerConcurrency: m.StreamerConcurrency, CompileCache: m.CompileCache,
 			StartupFailureThreshold: coldstart.StartupProbeFailureThreshold(cfg.ColdStartModel(m)),
+			ScaleToZeroAfterSeconds: int(m.ScaleToZeroAfterDuration().Seconds()),
 		}
 	}
 	return out
@@ -343,12 +362,38 @@ func gatewayClients(cfg *config.Config) []gateway.Client {
 	return out
 }
 
-// modelRoutes tells the gateway where each model is served: its Service
-// (named after the model) on vLLM's port in the model namespace.
-func modelRoutes(specs []models.Spec) []gateway.ModelRoute {
-	out := make([]gateway.ModelRoute, len(specs))
+// modelRoutes routes each model's served names to its pool.
+func modelRoutes(specs []models.Spec) []inference.Route {
+	out := make([]inference.Route, len(specs))
 	for i, s := range specs {
-		out[i] = gateway.ModelRoute{Model: s.Name, ServedNames: s.ServedNames(), Namespace: storage.Namespace, Service: s.Name, Port: models.Port}
+		out[i] = inference.Route{Model: s.Name, ServedNames: s.ServedNames()}
+	}
+	return out
+}
+
+// Bounds of each model's picker queue: a burst of 256 requests waiting for
+// a wake-up, their bodies (at most the gateway's 16 MiB buffer each)
+// within 256 MiB of the picker's 2 GiB memory limit. One more is refused
+// at once (429) rather than held.
+const (
+	pickerMaxQueuedRequests = 256
+	pickerMaxQueuedBytes    = 256 << 20
+)
+
+// modelPools puts each model's vLLM pods in an InferencePool whose picker
+// holds requests up to gateway.queueTimeoutSeconds and treats a replica as
+// full at the model's maxNumSeqs.
+func modelPools(cfg *config.Config, specs []models.Spec) []inference.Pool {
+	out := make([]inference.Pool, len(specs))
+	for i, s := range specs {
+		out[i] = inference.Pool{
+			Model: s.Name, Namespace: storage.Namespace, PodLabels: models.Labels(s.Name), Port: models.Port,
+			NodeSelector: map[string]string{cluster.SystemNodeLabelKey: cluster.SystemNodeLabelValue},
+			Config: eppconfig.Config(eppconfig.Spec{
+				MaxNumSeqs: s.MaxNumSeqs, RequestTTLSeconds: cfg.Gateway.QueueTimeoutSeconds,
+				MaxQueuedRequests: pickerMaxQueuedRequests, MaxQueuedBytes: pickerMaxQueuedBytes,
+			}),
+		}
 	}
 	return out
 }

@@ -34,7 +34,7 @@ func TestREADMEColdStartTablesMatchEstimates(t *testing.T) {
 		"dev":            cfg.ColdStart(m),
 		"dev-all-levers": coldstart.Estimate(allLevers),
 	} {
-		want := "\n" + coldstart.Table(b) + "\n"
+		want := "\n" + coldstart.Table(b, cfg.Gateway.QueueTimeoutSeconds) + "\n"
 		open, close := "<!-- coldstart:"+marker+" -->\n", "<!-- /coldstart:"+marker+" -->"
 		i, j := strings.Index(readme, open), strings.Index(readme, close)
 		if i < 0 || j < i {

@@ -50,7 +50,7 @@ func main() {
 	fmt.Printf("rendered %d resources of stack %s to %s\n", len(res.Resources), sc.Stack, target)
 	fmt.Print(cost.Table(cost.Monthly(cfg)))
 	for _, m := range cfg.Models {
-		fmt.Printf("\nCold start of %s (minReplicas %d), with this stack's levers:\n\n%s", m.Name, m.MinReplicas, coldstart.Table(cfg.ColdStart(m)))
+		fmt.Printf("\nCold start of %s (minReplicas %d), with this stack's levers:\n\n%s", m.Name, m.MinReplicas, coldstart.Table(cfg.ColdStart(m), cfg.Gateway.QueueTimeoutSeconds))
 	}
 }
 
