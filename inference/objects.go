@@ -1,6 +1,8 @@
 package inference
 
 import (
+	"crypto/sha256"
+	"fmt"
 	"maps"
 
 	"github.com/llm-platform/llm-platform/manifest"
@@ -23,6 +25,10 @@ const (
 // ConfigFile is the key of the picker's ConfigMap holding its
 // EndpointPickerConfig (package eppconfig), mounted at /config.
 const ConfigFile = "llm-platform.yaml"
+
+// ConfigChecksumAnnotation on the picker's pods is the SHA-256 of its
+// configuration.
+const ConfigChecksumAnnotation = "llm-platform/config-sha256"
 
 // ComponentLabel marks the pickers' pods, for their PodMonitor and the
 // network policies.
@@ -181,7 +187,12 @@ func eppDeployment(p Pool) map[string]any {
 			"strategy": map[string]any{"type": "Recreate"},
 			"selector": map[string]any{"matchLabels": selector},
 			"template": map[string]any{
-				"metadata": map[string]any{"labels": labels},
+				"metadata": map[string]any{
+					"labels": labels,
+					// The picker reads its configuration once, at start:
+					// a changed configuration must roll it.
+					"annotations": map[string]any{ConfigChecksumAnnotation: fmt.Sprintf("%x", sha256.Sum256([]byte(p.Config)))},
+				},
 				"spec": map[string]any{
 					"serviceAccountName":            name,
 					"terminationGracePeriodSeconds": 130,

@@ -53,10 +53,14 @@ func TestEngineLifecycle(t *testing.T) {
 		t.Fatalf("NodePool in the cloud has limits %v, want nvidia.com/gpu 3", v)
 	}
 
-	must("3b. one model's maxNumSeqs 32 -> 48 changes only that model's Deployment and autoscaler",
+	// The picker's configuration carries maxNumSeqs (a replica's
+	// capacity), and the picker reads it at start: its Deployment rolls.
+	must("3b. one model's maxNumSeqs 32 -> 48 changes only that model's Deployment, autoscaler and picker",
 		e.checkConfigChangeTouchesOnly(ctx, st, setModelField(0, "maxNumSeqs", 48), []resourceKey{
 			{"kubernetes:apps/v1:Deployment", "qwen25-7b"},
 			{"kubernetes:keda.sh/v1alpha1:ScaledObject", "qwen25-7b-autoscaler"},
+			{"kubernetes:v1:ConfigMap", "qwen25-7b-epp-configmap"},
+			{"kubernetes:apps/v1:Deployment", "qwen25-7b-epp-deployment"},
 		}))
 
 	must("4. no secret in clear text", e.checkNoPlaintextSecrets(ctx, st))

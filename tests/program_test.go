@@ -294,8 +294,8 @@ func TestDevGateway(t *testing.T) {
 	res := mustRun(t, loadStack(t, "dev"))
 	for _, typ := range []string{
 		"kubernetes:gateway.networking.k8s.io/v1:GatewayClass", "kubernetes:gateway.networking.k8s.io/v1:Gateway",
-		"kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy", "kubernetes:gateway.envoyproxy.io/v1alpha1:Backend",
-		"kubernetes:aigateway.envoyproxy.io/v1beta1:AIServiceBackend", "kubernetes:aigateway.envoyproxy.io/v1beta1:AIGatewayRoute",
+		"kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy", "kubernetes:inference.networking.k8s.io/v1:InferencePool",
+		"kubernetes:yaml/v2:ConfigFile", "kubernetes:aigateway.envoyproxy.io/v1beta1:AIGatewayRoute",
 		"kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy", "kubernetes:gateway.envoyproxy.io/v1alpha1:ClientTrafficPolicy",
 		"kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy", "kubernetes:helm.sh/v4:Chart",
 	} {
@@ -306,6 +306,9 @@ func TestDevGateway(t *testing.T) {
 	route := res.OfType("kubernetes:aigateway.envoyproxy.io/v1beta1:AIGatewayRoute")[0]
 	if got := route.String("spec.rules.0.matches.0.headers.0.value"); got != "qwen2.5-7b-instruct" {
 		t.Errorf("route matches %q, want the dev model's served name", got)
+	}
+	if kind, pool := route.String("spec.rules.0.backendRefs.0.kind"), route.String("spec.rules.0.backendRefs.0.name"); kind != "InferencePool" || pool != "qwen25-7b" {
+		t.Errorf("route sends to %s %s, want the model's InferencePool", kind, pool)
 	}
 	// The internal NLB is the default, and dev keeps it.
 	proxy := res.OfType("kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy")[0]

@@ -25,7 +25,8 @@ const (
 	// GatewayTokenType is input, output or total.
 	GatewayTokenType = "gen_ai_token_type"
 	// GatewayClient is the authenticated client, mapped from the
-	// x-client-id header by the AI Gateway's metricsRequestHeaderAttributes.
+	// client header (gateway.ClientIDHeader) by the AI Gateway's
+	// metricsRequestHeaderAttributes.
 	GatewayClient = "client_id"
 	// GatewayErrorType is set on failed requests only.
 	GatewayErrorType = "error_type"
