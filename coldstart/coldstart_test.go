@@ -148,10 +148,20 @@ func TestHoldChain(t *testing.T) {
 	// Each link outlasts the next: the picker answers before Envoy's call
 	// to it times out, which is before Envoy's stream idle timeout, which
 	// is before the NLB drops the flow.
-	if !(DefaultQueueTimeoutSeconds <= MaxQueueTimeoutSeconds && MaxQueueTimeoutSeconds < ExtProcMessageTimeoutSeconds &&
-		ExtProcMessageTimeoutSeconds < StreamIdleTimeoutSeconds && StreamIdleTimeoutSeconds < NLBIdleTimeoutSeconds) {
-		t.Errorf("hold chain out of order: queue %d <= %d < ext_proc %d < stream idle %d < NLB %d",
-			DefaultQueueTimeoutSeconds, MaxQueueTimeoutSeconds, ExtProcMessageTimeoutSeconds, StreamIdleTimeoutSeconds, NLBIdleTimeoutSeconds)
+	chain := []struct {
+		name    string
+		seconds int
+	}{
+		{"default queue timeout", DefaultQueueTimeoutSeconds - 1}, // may equal the maximum
+		{"largest queue timeout", MaxQueueTimeoutSeconds},
+		{"AI Gateway's call to the picker", ExtProcMessageTimeoutSeconds},
+		{"Envoy's stream idle timeout", StreamIdleTimeoutSeconds},
+		{"NLB idle timeout", NLBIdleTimeoutSeconds},
+	}
+	for i := 1; i < len(chain); i++ {
+		if chain[i-1].seconds >= chain[i].seconds {
+			t.Errorf("%s (%d s) does not end before %s (%d s)", chain[i-1].name, chain[i-1].seconds, chain[i].name, chain[i].seconds)
+		}
 	}
 	// The dev model wakes within the hold time with its levers on, and
 	// would not without them: validation has something to refuse.

@@ -44,29 +44,6 @@ func TestBrokenGoldensBite(t *testing.T) {
 			want: "SecurityPolicy llm-gateway/llm-api-keys on llm-gateway: Accepted=False (Invalid): ",
 		},
 		{
-			name: "Backend name typo (route to a missing Backend)",
-			edit: func(o Object) bool {
-				if o.Kind() == "Backend" {
-					o["metadata"].(map[string]any)["name"] = o.Name() + "x"
-				}
-				return true
-			},
-			want: "ResolvedRefs=False",
-		},
-		{
-			name: "Backend hostname typo",
-			edit: func(o Object) bool {
-				if o.Kind() == "Backend" {
-					for _, e := range list(dig(o, "spec", "endpoints")) {
-						fq := dig(e, "fqdn").(map[string]any)
-						fq["hostname"] = strings.Replace(fq["hostname"].(string), ".models.", ".model.", 1)
-					}
-				}
-				return true
-			},
-			want: "is no rendered Service and port",
-		},
-		{
 			name: "per-route budget (shared removed)",
 			edit: func(o Object) bool {
 				if o.Kind() == "BackendTrafficPolicy" {

@@ -1,102 +1,22 @@
 package xlate
 
 import (
-	"slices"
 	"strings"
 	"testing"
 )
 
-const (
-	poolNS    = "models"      // the vLLM pods' namespace
-	gatewayNS = "llm-gateway" // the Gateway's
-)
-
-// poolDesign rewrites a stack's gateway objects into the InferencePool design
-// (issue 15): each model's Backend and AIServiceBackend become an
-// InferencePool over its vLLM pods plus an endpoint picker (Service and a
-// minimal Deployment), in the pods' namespace; the AIGatewayRoutes move
-// there and name the Gateway across namespaces; the Gateway's listeners
-// admit routes from that namespace by selector.
-func poolDesign(objs []Object) []Object {
-	var out []Object
-	var pools []string
-	for _, o := range objs {
-		switch o.Kind() {
-		case "Backend", "AIServiceBackend":
-			continue
-		case "AIGatewayRoute":
-			o["metadata"].(map[string]any)["namespace"] = poolNS
-			for _, pr := range list(dig(o, "spec", "parentRefs")) {
-				pr.(map[string]any)["namespace"] = gatewayNS
-			}
-			for _, r := range list(dig(o, "spec", "rules")) {
-				for _, br := range list(dig(r, "backendRefs")) {
-					m := br.(map[string]any)
-					m["group"], m["kind"] = inferencePoolGroup, inferencePoolKind
-					if name := str(m, "name"); !slices.Contains(pools, name) {
-						pools = append(pools, name)
-					}
-				}
-			}
-		case "Gateway":
-			for _, l := range list(dig(o, "spec", "listeners")) {
-				l.(map[string]any)["allowedRoutes"] = map[string]any{"namespaces": map[string]any{
-					"from":     "Selector",
-					"selector": map[string]any{"matchLabels": map[string]any{"kubernetes.io/metadata.name": poolNS}},
-				}}
-			}
-		}
-		out = append(out, o)
-	}
-	for _, name := range pools {
-		epp := name + "-epp"
-		eppLabels := map[string]any{"app.kubernetes.io/name": "epp", "app.kubernetes.io/instance": name}
-		out = append(out,
-			Object{
-				"apiVersion": inferencePoolGroup + "/v1", "kind": inferencePoolKind,
-				"metadata": map[string]any{"name": name, "namespace": poolNS},
-				"spec": map[string]any{
-					"selector":          map[string]any{"matchLabels": map[string]any{"app.kubernetes.io/name": "vllm", "app.kubernetes.io/instance": name}},
-					"targetPorts":       []any{map[string]any{"number": 8000}},
-					"endpointPickerRef": map[string]any{"name": epp, "port": map[string]any{"number": 9002}},
-				},
-			},
-			Object{
-				"apiVersion": "v1", "kind": "Service",
-				"metadata": map[string]any{"name": epp, "namespace": poolNS},
-				"spec": map[string]any{
-					"selector": eppLabels,
-					"ports":    []any{map[string]any{"name": "grpc", "port": 9002, "targetPort": "grpc", "appProtocol": "http2"}},
-				},
-			},
-			Object{
-				"apiVersion": "apps/v1", "kind": "Deployment",
-				"metadata": map[string]any{"name": epp, "namespace": poolNS},
-				"spec": map[string]any{
-					"selector": map[string]any{"matchLabels": eppLabels},
-					"template": map[string]any{
-						"metadata": map[string]any{"labels": eppLabels},
-						"spec": map[string]any{"containers": []any{map[string]any{
-							"name": "epp", "ports": []any{map[string]any{"name": "grpc", "containerPort": 9002}},
-						}}},
-					},
-				},
-			})
-	}
-	return out
-}
-
+// poolStack is the two-models golden: two models, each behind its
+// InferencePool and endpoint picker, routed from the models namespace.
 func poolStack(t *testing.T) []Object {
 	t.Helper()
-	return poolDesign(edit(loadStack(t, "two-models"), func(Object) bool { return true }))
+	return edit(loadStack(t, "two-models"), func(Object) bool { return true })
 }
 
-// TestInferencePoolDesign: the two-models stack rewritten into the
-// InferencePool design passes both translators (pools and the namespace
-// selector replaced by stand-ins for egctl, pool.go) with everything the
-// golden check asks: routes Accepted across namespaces, API keys and the
-// shared token budget on every model route, each model name routed to its
-// pool.
+// TestInferencePoolDesign: the two-models stack passes both translators
+// (pools and the namespace selector replaced by stand-ins for egctl,
+// pool.go) with everything the golden check asks: routes Accepted across
+// namespaces, API keys and the shared token budget on every model route,
+// each model name routed to its pool.
 func TestInferencePoolDesign(t *testing.T) {
 	objs := poolStack(t)
 	res := translate(t, objs)
