@@ -131,7 +131,8 @@ var unsafeFileChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 // KubernetesFiles renders one YAML document per Kubernetes object the
 // program declares, keyed by file name (<kind>-<logical name>.yaml). Helm
 // releases are written as their chart, repository, version, namespace and
-// values; providers are skipped (their kubeconfig is a secret anyway).
+// values, a YAML ConfigFile as the file it applies; providers are skipped
+// (their kubeconfig is a secret anyway).
 func (r *Result) KubernetesFiles() (map[string][]byte, error) {
 	files := map[string][]byte{}
 	for _, res := range r.Resources {
@@ -147,6 +148,8 @@ func (r *Result) KubernetesFiles() (map[string][]byte, error) {
 		case "kubernetes:helm.sh/v4:Chart":
 			doc = map[string]any{"helmChart": pick(res.Inputs,
 				"name", "chart", "version", "repositoryOpts", "namespace", "values", "skipCrds")}
+		case "kubernetes:yaml/v2:ConfigFile":
+			doc = map[string]any{"yamlConfigFile": pick(res.Inputs, "file", "skipAwait")}
 		}
 		name := unsafeFileChars.ReplaceAllString(kind+"-"+res.Name, "_") + ".yaml"
 		if _, dup := files[name]; dup {
