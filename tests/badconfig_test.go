@@ -101,6 +101,12 @@ func TestBadConfigRejectedBeforeAnyResource(t *testing.T) {
 		{"model unknown field", "models", model(func(m map[string]any) { m["replicas"] = 2 }), "models", `replicas`},
 		{"retention", "observability", `{"retention": "two weeks"}`, "observability.retention", `"two weeks"`},
 		{"autoscaling without metrics", "observability", `{"enabled": false}`, "observability.enabled", `false`},
+		// Issue 15: the dev model wakes from zero in about 155 s; a 100 s
+		// hold cannot cover it, and the queue cannot outlast the AI
+		// Gateway's 300 s call to the picker.
+		{"hold shorter than the wake-up", "gateway", `{"clients": [{"name": "dev-team"}], "queueTimeoutSeconds": 100}`, "models[0].minReplicas", `0`},
+		{"hold beyond the picker call", "gateway", `{"clients": [{"name": "dev-team"}], "queueTimeoutSeconds": 330}`, "gateway.queueTimeoutSeconds", `330`},
+		{"idle time not a duration", "models", model(func(m map[string]any) { m["scaleToZeroAfter"] = "soon" }), "models[0].scaleToZeroAfter", `"soon"`},
 		// Issue 14, defect 3: a receiver needs the secret alertWebhookUrl.
 		{"alert receiver without URL", "observability", `{"alerts": {"receiver": "slack"}}`, "observability.alerts.receiver", `"slack"`},
 		{"webhook receiver without URL", "observability", `{"alerts": {"receiver": "webhook"}}`, "observability.alerts.receiver", `"webhook"`},
