@@ -30,7 +30,9 @@ help:
 # package applies them to a real kube-apiserver (make kube-apiserver).
 # tests/epp loads the endpoint picker configuration (inference/eppconfig)
 # with the EPP's own loader at the version it pins. Cold: about 5 minutes
-# on 2 cores (empty build cache); then about 5 seconds.
+# on 2 cores (empty build cache), and up to 10 more for tests/crd, which
+# compiles package inference (the Pulumi SDK) against its own dependency
+# versions; then about 5 seconds.
 test: pulumi-cli kube-apiserver gateway-translators
 	$(GO) test ./...
 	cd tests/crd && $(GO) test -count=1 ./...

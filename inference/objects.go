@@ -37,6 +37,13 @@ const (
 	ComponentValue = "endpoint-picker"
 )
 
+// The chart's mode label: the picker serves an InferencePool (not the
+// standalone mode).
+const (
+	modeLabel = "inference.networking.k8s.io/igw-mode"
+	modeValue = "inferencepool"
+)
+
 // Pool is one model's InferencePool and endpoint picker.
 type Pool struct {
 	// Model names the pool (and, with "-epp", the picker's objects).
@@ -60,20 +67,27 @@ func (p Pool) EPPName() string { return p.Model + "-epp" }
 // (inferencepool: <name>-epp) and mode label, plus ours.
 func (p Pool) eppLabels() map[string]any {
 	return map[string]any{
-		"inferencepool":                        p.EPPName(),
-		"inference.networking.k8s.io/igw-mode": "inferencepool",
-		"app.kubernetes.io/name":               p.EPPName(),
-		ComponentLabel:                         ComponentValue,
-		"app.kubernetes.io/instance":           p.Model,
-		"app.kubernetes.io/part-of":            "llm-platform",
+		"inferencepool":              p.EPPName(),
+		modeLabel:                    modeValue,
+		"app.kubernetes.io/name":     p.EPPName(),
+		ComponentLabel:               ComponentValue,
+		"app.kubernetes.io/instance": p.Model,
+		"app.kubernetes.io/part-of":  "llm-platform",
 	}
 }
 
+// meta names an object and gives it the chart's common labels
+// (app.kubernetes.io/name <model>-epp, app.kubernetes.io/version the
+// chart's appVersion, the release tag) plus ours.
 func (p Pool) meta(name string) map[string]any {
 	return map[string]any{
 		"name":      name,
 		"namespace": p.Namespace,
-		"labels":    map[string]any{"app.kubernetes.io/name": p.EPPName(), "app.kubernetes.io/part-of": "llm-platform"},
+		"labels": map[string]any{
+			"app.kubernetes.io/name":    p.EPPName(),
+			"app.kubernetes.io/version": versions.InferenceExtensionVersion,
+			"app.kubernetes.io/part-of": "llm-platform",
+		},
 	}
 }
 
@@ -105,21 +119,43 @@ func InferencePoolObject(p Pool) map[string]any {
 
 // EPPObjects are the picker's objects, as the upstream inferencepool chart
 // (v1.5.0, config/charts/inferencepool with its epplib templates) renders
-// them for release <model> in the model namespace, with four differences,
-// each because the chart offers no value for it:
-//   - the pod and container security contexts the namespace's restricted
-//     Pod Security level requires (the chart sets none, so its pods would
-//     be refused);
-//   - a node selector for the system nodes (the chart offers affinity
-//     only);
-//   - requests sized for one pool of a few replicas (the chart asks 4 CPUs
-//     and 8 GiB, sized for "high QPS", more than a system node has);
-//   - the metrics endpoint without authentication (the flag the chart sets
-//     when its own ServiceMonitor is off with auth off), so the platform's
-//     PodMonitor can scrape it; a NetworkPolicy admits only Envoy and the
-//     monitoring namespace.
+// them for release <model> in the model namespace with the values
 //
-// The kubeapi check renders the chart at v1.5.0 and compares.
+//	inferencePool.modelServers.matchLabels: <PodLabels>
+//	inferencePool.targetPorts: [{number: <Port>}]
+//	inferenceExtension.pluginsConfigFile: <ConfigFile>
+//	inferenceExtension.pluginsCustomConfig: {<ConfigFile>: <Config>}
+//	inferenceExtension.flags: {v: 1}
+//	inferenceExtension.monitoring.prometheus.auth.enabled: false
+//
+// The last one serves the metrics endpoint without authentication (the
+// chart then passes --metrics-endpoint-auth=false), so the platform's
+// PodMonitor can scrape it; a NetworkPolicy admits only Envoy and the
+// monitoring namespace. The objects differ from the chart's in these
+// fields only (the chart offers no value for the first two and the labels;
+// the others are choices of ours against the chart's defaults):
+//   - securityContext: the pod and container security contexts the
+//     namespace's restricted Pod Security level requires (the chart sets
+//     none, so its pods would be refused);
+//   - nodeSelector: the system nodes (the chart offers affinity only);
+//   - resources: requests sized for one pool of a few replicas (the chart
+//     asks 4 CPUs and 8 GiB, sized for "high QPS", more than a system node
+//     has);
+//   - imagePullPolicy: IfNotPresent, not the chart's Always: the image is a
+//     release tag, and a restart of the one picker (Recreate) should neither
+//     wait on the registry nor fail when it cannot be reached;
+//   - labels: extra ones only (app.kubernetes.io/part-of, and on the pods
+//     the component label the PodMonitor and the network policies select,
+//     app.kubernetes.io/name and app.kubernetes.io/instance); every object
+//     carries the common labels, where the chart leaves the ConfigMap and
+//     the RoleBindings without;
+//   - the ConfigMap holds only <ConfigFile>: the chart also writes its
+//     default-plugins.yaml, which no argument names;
+//   - failureMode: the InferencePool says FailClose, not the chart's
+//     default FailOpen (see InferencePoolObject).
+//
+// tests/crd/kubeapi renders the chart at v1.5.0 with those values and
+// fails on any other difference.
 func EPPObjects(p Pool) []map[string]any {
 	name := p.EPPName()
 	sa := map[string]any{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": p.meta(name)}
@@ -165,6 +201,14 @@ func EPPObjects(p Pool) []map[string]any {
 	return out
 }
 
+// deploymentMeta adds the chart's mode label to the Deployment's own
+// labels, as the chart does.
+func deploymentMeta(p Pool) map[string]any {
+	m := p.meta(p.EPPName())
+	m["labels"].(map[string]any)[modeLabel] = modeValue
+	return m
+}
+
 func eppDeployment(p Pool) map[string]any {
 	name := p.EPPName()
 	labels := p.eppLabels()
@@ -177,7 +221,7 @@ func eppDeployment(p Pool) map[string]any {
 	return map[string]any{
 		"apiVersion": "apps/v1",
 		"kind":       "Deployment",
-		"metadata":   p.meta(name),
+		"metadata":   deploymentMeta(p),
 		"spec": map[string]any{
 			// One replica, replaced with Recreate: the prefix-cache index
 			// and the flow-control queues live in the picker's memory, and

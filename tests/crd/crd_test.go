@@ -38,6 +38,7 @@ func TestCRDVersionsMatchDeployedVersions(t *testing.T) {
 		"github.com/envoyproxy/ai-gateway":                   versions.AIGatewayVersion,
 		"github.com/prometheus-operator/prometheus-operator": versions.PrometheusOperatorVersion,
 		"github.com/kedacore/keda/v2":                        "v" + versions.KEDAVersion,
+		"sigs.k8s.io/gateway-api-inference-extension":        versions.InferenceExtensionVersion,
 	}
 	loaded := load(t).Modules
 	for _, s := range Sources {

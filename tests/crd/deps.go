@@ -7,5 +7,6 @@ import (
 	_ "github.com/aws/karpenter-provider-aws/pkg/apis"
 	_ "github.com/envoyproxy/ai-gateway/api/v1beta1"
 	_ "github.com/envoyproxy/gateway/api/v1alpha1"
+	_ "sigs.k8s.io/gateway-api-inference-extension/api/v1"
 	_ "sigs.k8s.io/gateway-api/apis/v1"
 )

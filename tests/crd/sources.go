@@ -36,6 +36,13 @@ var Sources = []Source{
 	{Module: "github.com/envoyproxy/gateway", Globs: []string{"charts/gateway-helm/charts/crds/crds/generated/*.yaml"}},
 	// Envoy AI Gateway (AIGatewayRoute, AIServiceBackend...).
 	{Module: "github.com/envoyproxy/ai-gateway", Globs: []string{"manifests/charts/ai-gateway-crds-helm/templates/*.yaml"}},
+	// Gateway API Inference Extension: InferencePool
+	// (inference.networking.k8s.io/v1, with its CEL rules) and the
+	// optional x-k8s.io kinds the endpoint picker watches
+	// (InferenceObjective, InferenceModelRewrite, InferencePoolImport).
+	// These are the files the release's manifests.yaml, which the program
+	// installs, is the kustomize build of (config/crd/kustomization.yaml).
+	{Module: "sigs.k8s.io/gateway-api-inference-extension", Globs: []string{"config/crd/bases/*.yaml"}},
 	// KEDA (ScaledObject).
 	{Module: "github.com/kedacore/keda/v2", Version: "v" + versions.KEDAVersion, Globs: []string{"config/crd/bases/keda.sh_*.yaml"}},
 	// Prometheus operator (ServiceMonitor, PodMonitor, PrometheusRule).

@@ -8,7 +8,9 @@
 // enforces on Pods only). Defaulting, built-in validation, CRD schemas, CEL
 // rules and admission (Pod Security, ServiceAccount, ...) all run the way
 // they do on a cluster; nothing is stored except the Namespaces and
-// ServiceAccounts the dry runs need.
+// ServiceAccounts the dry runs need. The endpoint picker objects of
+// package inference are compared with the upstream inferencepool chart
+// they reproduce (inferencepool_test.go).
 //
 // The package has only tests; it lives in the tests/crd module, which
 // already resolves the upstream CRD modules.

@@ -291,22 +291,40 @@ func (c *cluster) renderChart(spec helmSpec) ([]renderedDoc, error) {
 	for _, a := range apis {
 		args = append(args, "--api-versions", a)
 	}
+	out, err := runHelm(helm, tmp, args...)
+	if err != nil {
+		return nil, fmt.Errorf("helm template %s %s: %w", spec.key(), spec.Version, err)
+	}
+	return splitRendered(spec.key(), out)
+}
+
+// runHelm runs helm with its cache, configuration and data under home
+// (nothing of the user's), and returns its standard output.
+func runHelm(helm, home string, args ...string) ([]byte, error) {
 	cmd := exec.Command(helm, args...)
 	cmd.Env = append(os.Environ(),
-		"HELM_CACHE_HOME="+filepath.Join(tmp, "cache"),
-		"HELM_CONFIG_HOME="+filepath.Join(tmp, "config"),
-		"HELM_DATA_HOME="+filepath.Join(tmp, "data"))
+		"HELM_CACHE_HOME="+filepath.Join(home, "cache"),
+		"HELM_CONFIG_HOME="+filepath.Join(home, "config"),
+		"HELM_DATA_HOME="+filepath.Join(home, "data"))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("helm template %s %s: %w\n%s", spec.key(), spec.Version, err, stderr.String())
+		return nil, fmt.Errorf("%w\n%s", err, stderr.String())
 	}
+	return out, nil
+}
+
+var docSeparator = regexp.MustCompile(`(?m)^---\s*$`)
+
+// splitRendered reads helm template's output into its objects, each with
+// the template it came from.
+func splitRendered(chart string, out []byte) ([]renderedDoc, error) {
 	var docs []renderedDoc
-	for _, part := range regexp.MustCompile(`(?m)^---\s*$`).Split(string(out), -1) {
+	for _, part := range docSeparator.Split(string(out), -1) {
 		var obj map[string]any
 		if err := yaml.Unmarshal([]byte(part), &obj); err != nil {
-			return nil, fmt.Errorf("helm template %s: %w\n%s", spec.key(), err, part)
+			return nil, fmt.Errorf("helm template %s: %w\n%s", chart, err, part)
 		}
 		if len(obj) == 0 {
 			continue
