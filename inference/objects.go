@@ -152,7 +152,10 @@ func InferencePoolObject(p Pool) map[string]any {
 //   - the ConfigMap holds only <ConfigFile>: the chart also writes its
 //     default-plugins.yaml, which no argument names;
 //   - failureMode: the InferencePool says FailClose, not the chart's
-//     default FailOpen (see InferencePoolObject).
+//     default FailOpen (see InferencePoolObject);
+//   - the pods' config-sha256 annotation (ConfigChecksumAnnotation): the
+//     picker reads its configuration once, at start, so a changed
+//     configuration must roll it.
 //
 // tests/crd/kubeapi renders the chart at v1.5.0 with those values and
 // fails on any other difference.

@@ -134,10 +134,10 @@ func TestRenderedCustomResourcesValid(t *testing.T) {
 	for _, want := range []string{
 		"karpenter.sh/v1 NodePool", "karpenter.k8s.aws/v1 EC2NodeClass",
 		"gateway.networking.k8s.io/v1 GatewayClass", "gateway.networking.k8s.io/v1 Gateway",
-		"gateway.envoyproxy.io/v1alpha1 EnvoyProxy", "gateway.envoyproxy.io/v1alpha1 Backend",
+		"gateway.envoyproxy.io/v1alpha1 EnvoyProxy", "inference.networking.k8s.io/v1 InferencePool",
 		"gateway.envoyproxy.io/v1alpha1 SecurityPolicy", "gateway.envoyproxy.io/v1alpha1 ClientTrafficPolicy",
 		"gateway.envoyproxy.io/v1alpha1 BackendTrafficPolicy",
-		"aigateway.envoyproxy.io/v1beta1 AIGatewayRoute", "aigateway.envoyproxy.io/v1beta1 AIServiceBackend",
+		"aigateway.envoyproxy.io/v1beta1 AIGatewayRoute",
 		"keda.sh/v1alpha1 ScaledObject",
 		"monitoring.coreos.com/v1 PodMonitor", "monitoring.coreos.com/v1 ServiceMonitor", "monitoring.coreos.com/v1 PrometheusRule",
 	} {
@@ -235,7 +235,7 @@ func TestHarnessRejectsLikeTheAPIServer(t *testing.T) {
 		}
 	})
 	t.Run("schema: more than 15 rules in one AIGatewayRoute", func(t *testing.T) {
-		obj := goldenObject(t, "dev", "aigatewayroute-llm-platform-dev-gateway-route-0.yaml")
+		obj := goldenObject(t, "dev", "aigatewayroute-llm-platform-dev-inference-route-0.yaml")
 		spec := dig(obj, "spec")
 		rule := spec["rules"].([]any)[0]
 		var rules []any

@@ -15,6 +15,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
+
+	"github.com/llm-platform/llm-platform/versions"
 )
 
 // goldenDir holds the reviewed renders (tests/testdata/golden); the root
@@ -105,6 +107,15 @@ func loadStack(t *testing.T, stack string) stackRender {
 		}
 		if h, ok := doc["helmChart"]; ok {
 			s.releases[rel] = decodeSpec(t, rel, h)
+			continue
+		}
+		// A YAML ConfigFile applies a release's manifests; the only one is
+		// the Inference Extension's CRDs, which this check installs from
+		// the same release's Go module.
+		if c, ok := doc["yamlConfigFile"].(map[string]any); ok {
+			if c["file"] != versions.InferenceExtensionCRDsURL {
+				t.Errorf("%s: applies %v; the check knows only %s (installed from its module)", rel, c["file"], versions.InferenceExtensionCRDsURL)
+			}
 			continue
 		}
 		s.objects = append(s.objects, target{file: rel, obj: unredact(doc)})

@@ -263,6 +263,8 @@ var allowedDifferences = []allowedDifference{
 		kinds: []string{"Deployment"}, path: []string{"spec", "template", "spec", "containers[epp]", "resources"}},
 	{doc: "imagePullPolicy:", reason: "a release tag; a restart of the one picker should not depend on the registry (the chart says Always)",
 		kinds: []string{"Deployment"}, path: []string{"spec", "template", "spec", "containers[epp]", "imagePullPolicy"}, side: "both"},
+	{doc: "config-sha256 annotation", reason: "the picker reads its configuration once, at start: a changed configuration must roll it",
+		kinds: []string{"Deployment"}, path: []string{"spec", "template", "metadata", "annotations", "llm-platform/config-sha256"}, side: "ours"},
 	{doc: "labels: extra ones only", reason: "part-of, instance and the component label the PodMonitor and network policies select; labels on every object",
 		path: []string{"metadata", "labels", "*"}, side: "ours"},
 	{doc: "labels: extra ones only", reason: "the component label the PodMonitor and network policies select, name, instance and part-of on the picker's pods",
