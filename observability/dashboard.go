@@ -3,6 +3,8 @@ package observability
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
+	"strings"
 )
 
 // The dashboard is built from Go values: every query is a plain string the
@@ -91,15 +93,22 @@ type Panel struct {
 const modelSel = `model_name=~"$model"`
 
 // DashboardPanels are the platform dashboard's graphs, per model (the
-// $model variable; the replica and cold-start panels show every model, by
-// its config name), GPU node and client.
-func DashboardPanels(modelNamespace string) []Panel {
+// $model variable; the replica, cold-start and endpoint picker panels show
+// every model, by its config name), GPU node and client.
+func DashboardPanels(modelNamespace string, models []ModelSLO) []Panel {
 	q := func(expr, legend string) Query { return Query{Expr: expr, Legend: legend} }
 	quantile := func(p, metric string) Query {
 		return q(fmt.Sprintf(`histogram_quantile(%s, sum by (le, model_name) (rate(%s_bucket{%s}[5m])))`, p, metric, modelSel),
 			"{{model_name}} p"+p[2:])
 	}
-	return []Panel{
+	// The models' Deployments only: their endpoint pickers' (<model>-epp)
+	// live in the same namespace.
+	names := make([]string, len(models))
+	for i, m := range models {
+		names[i] = regexp.QuoteMeta(m.Name)
+	}
+	deployments := fmt.Sprintf(`namespace=%q,deployment=~%q`, modelNamespace, strings.Join(names, "|"))
+	panels := []Panel{
 		{Title: "Requests per second", Unit: "reqps", Queries: []Query{
 			q(`sum by (model_name) (rate(vllm:request_success_total{`+modelSel+`}[5m]))`, "{{model_name}}"),
 		}},
@@ -120,9 +129,9 @@ func DashboardPanels(modelNamespace string) []Panel {
 		{Title: "KV cache use", Unit: "percentunit", Queries: []Query{
 			q(`max by (model_name) (vllm:kv_cache_usage_perc{`+modelSel+`})`, "{{model_name}}"),
 		}},
-		{Title: "Replicas: desired vs ready", Unit: "short", Queries: []Query{
-			q(fmt.Sprintf(`sum by (deployment) (kube_deployment_spec_replicas{namespace=%q})`, modelNamespace), "{{deployment}} desired"),
-			q(fmt.Sprintf(`sum by (deployment) (kube_deployment_status_replicas_available{namespace=%q})`, modelNamespace), "{{deployment}} ready"),
+		{Title: "Replicas: desired vs available", Unit: "short", Queries: []Query{
+			q(fmt.Sprintf(`sum by (deployment) (kube_deployment_spec_replicas{%s})`, deployments), "{{deployment}} desired"),
+			q(fmt.Sprintf(`sum by (deployment) (kube_deployment_status_replicas_available{%s})`, deployments), "{{deployment}} available"),
 		}},
 		// Cold start per model against its budget: the slowest pod that
 		// started in the window (ColdStartWindowSeconds after it became ready).
@@ -133,6 +142,9 @@ func DashboardPanels(modelNamespace string) []Panel {
 		{Title: "Cold start by phase", Unit: "s", Queries: []Query{
 			q(`max by (model, phase) (`+ColdStartPhaseSeconds+`)`, "{{model}} {{phase}}"),
 		}},
+	}
+	panels = append(panels, poolPanels(modelNamespace)...)
+	return append(panels, []Panel{
 		{Title: "GPU utilization", Unit: "percent", Queries: []Query{
 			q(`avg by (hostname, gpu) (DCGM_FI_DEV_GPU_UTIL)`, "{{hostname}} gpu{{gpu}}"),
 		}},
@@ -145,12 +157,12 @@ func DashboardPanels(modelNamespace string) []Panel {
 		{Title: "Tokens per client", Unit: "short", Queries: []Query{
 			q(`sum by (client_id, gen_ai_token_type) (rate(gen_ai_client_token_usage_sum{gen_ai_token_type!="total"}[5m]))`, "{{client_id}} {{gen_ai_token_type}}"),
 		}},
-	}
+	}...)
 }
 
 // DashboardJSON renders the Grafana dashboard: two panels per row, ids in
 // order from 1.
-func DashboardJSON(modelNamespace string) string {
+func DashboardJSON(modelNamespace string, models []ModelSLO) string {
 	d := dashboard{
 		UID: "llm-platform", Title: "LLM platform", Tags: []string{"llm-platform"},
 		SchemaVersion: 39, Refresh: "30s", Time: timeRange{From: "now-3h", To: "now"},
@@ -159,7 +171,7 @@ func DashboardJSON(modelNamespace string) string {
 			Query: "label_values(vllm:num_requests_running, model_name)", Refresh: 2, Multi: true, IncludeAll: true,
 		}}},
 	}
-	for i, p := range DashboardPanels(modelNamespace) {
+	for i, p := range DashboardPanels(modelNamespace, models) {
 		pn := panel{
 			ID: i + 1, Title: p.Title, Type: "timeseries", Datasource: prometheusDS,
 			GridPos: gridPos{H: 8, W: 12, X: (i % 2) * 12, Y: (i / 2) * 8},

@@ -2,8 +2,10 @@
 // kube-prometheus-stack (Prometheus on an encrypted gp3 volume through the
 // EBS CSI driver, Alertmanager with the configured receiver, Grafana with
 // a generated admin password), the NVIDIA DCGM exporter on GPU nodes,
-// monitors for vLLM, the AI Gateway, Karpenter and KEDA, the SLO alerts,
-// the cold-start recording rules and alert, and the Grafana dashboard.
+// monitors for vLLM, the models' endpoint pickers, the AI Gateway,
+// Karpenter and KEDA, the SLO alerts (with the endpoint pickers' held,
+// expired and refused requests, pools.go), the cold-start recording rules
+// and alert, and the Grafana dashboard.
 //
 // Two namespaces: Namespace enforces the restricted Pod Security level;
 // HostNamespace, labelled privileged, holds only the exporters that need

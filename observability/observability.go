@@ -92,6 +92,14 @@ func (a *Args) validate() error {
 		if m.ColdStartBudgetSeconds <= 0 || m.PreloadJob == "" {
 			return fmt.Errorf("observability: model %s: ColdStartBudgetSeconds (%v) and PreloadJob (%q) are required for its cold-start rules", m.Name, m.ColdStartBudgetSeconds, m.PreloadJob)
 		}
+		if m.HoldSeconds <= 0 {
+			return fmt.Errorf("observability: model %s: HoldSeconds (%v), its endpoint picker's request TTL (gateway.queueTimeoutSeconds), is required for LLMRequestsExpiredInQueue", m.Name, m.HoldSeconds)
+		}
+		// LLMStuckAtZero is the warning before the held requests expire:
+		// after them it would say nothing new.
+		if m.MinReplicas == 0 && (m.WakeBudgetSeconds <= 0 || m.WakeBudgetSeconds >= m.HoldSeconds) {
+			return fmt.Errorf("observability: model %s scales to zero: WakeBudgetSeconds (%v) must be above 0 and below HoldSeconds (%v) for LLMStuckAtZero", m.Name, m.WakeBudgetSeconds, m.HoldSeconds)
+		}
 	}
 	return nil
 }
@@ -190,6 +198,7 @@ func NewStack(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 	afterOperator := pulumi.DependsOn([]pulumi.Resource{kps})
 	objects := map[string]map[string]any{
 		"vllm-pods":    VLLMPodMonitor(args.ModelNamespace),
+		"epp-pods":     EPPPodMonitor(args.ModelNamespace),
 		"gateway-pods": GatewayPodMonitor(args.EnvoyNamespace),
 		"karpenter": ServiceMonitorObject("karpenter", args.KarpenterNamespace,
 			map[string]string{"app.kubernetes.io/name": "karpenter"}, "http-metrics"),
@@ -197,7 +206,7 @@ func NewStack(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 			map[string]string{"app.kubernetes.io/name": "keda-operator"}, "metrics"),
 		"rules": PrometheusRuleObject(Namespace, RuleGroups(args.Models, args.ErrorRatioTarget, args.GPUPool)),
 	}
-	for _, key := range []string{"vllm-pods", "gateway-pods", "karpenter", "keda", "rules"} {
+	for _, key := range []string{"vllm-pods", "epp-pods", "gateway-pods", "karpenter", "keda", "rules"} {
 		if _, err := manifest.Apply(ctx, name+"-"+key, objects[key], parent, k8s, afterOperator); err != nil {
 			return nil, err
 		}
@@ -209,7 +218,7 @@ func NewStack(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 			// The Grafana sidecar loads every ConfigMap with this label.
 			Labels: pulumi.StringMap{"grafana_dashboard": pulumi.String("1")},
 		},
-		Data: pulumi.StringMap{"llm-platform.json": pulumi.String(DashboardJSON(args.ModelNamespace))},
+		Data: pulumi.StringMap{"llm-platform.json": pulumi.String(DashboardJSON(args.ModelNamespace, args.Models))},
 	}, parent, k8s); err != nil {
 		return nil, err
 	}

@@ -13,11 +13,14 @@ import (
 	"github.com/llm-platform/llm-platform/render"
 )
 
+// testModels: one model with a replica always, one that scales to zero;
+// their wake-up budgets are the cold-start budget plus the 30 s signal
+// phase, under the 280 s hold.
 var testModels = []ModelSLO{
 	{Name: "qwen", ServedName: "qwen-7b", Namespace: "models", TTFTTargetSeconds: 1.5, MinReplicas: 1,
-		ColdStartBudgetSeconds: 245.2, PreloadJob: "qwen-preload-0123abcd"},
+		ColdStartBudgetSeconds: 245.2, PreloadJob: "qwen-preload-0123abcd", HoldSeconds: 280, WakeBudgetSeconds: 275.2},
 	{Name: "scaled", ServedName: "scaled-1b", Namespace: "models", TTFTTargetSeconds: 3, MinReplicas: 0,
-		ColdStartBudgetSeconds: 190, PreloadJob: "scaled-preload-89abcdef"},
+		ColdStartBudgetSeconds: 190, PreloadJob: "scaled-preload-89abcdef", HoldSeconds: 280, WakeBudgetSeconds: 220},
 }
 
 func TestAlertsCoverEverySLO(t *testing.T) {
@@ -33,6 +36,7 @@ func TestAlertsCoverEverySLO(t *testing.T) {
 	for name, want := range map[string]int{
 		"LLMTimeToFirstTokenHigh": 2, "LLMErrorRatioHigh": 2, "LLMRequestsQueued": 2, "LLMKVCacheNearlyFull": 2,
 		"LLMPreloadFailed": 2, "LLMNoReadyReplicas": 1, // only the model with a minimum above zero
+		"LLMRequestsExpiredInQueue": 2, "LLMRequestsRejectedQueueFull": 2, "LLMStuckAtZero": 1, // the last only at zero
 		"GPUXidErrors": 1, "GPUNodePoolAtLimit": 1,
 	} {
 		if count[name] != want {
@@ -71,12 +75,13 @@ func TestDashboard(t *testing.T) {
 			Targets []struct{ Expr string }
 		}
 	}
-	if err := json.Unmarshal([]byte(DashboardJSON("models")), &d); err != nil {
+	if err := json.Unmarshal([]byte(DashboardJSON("models", testModels)), &d); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"Requests per second", "Time to first token", "Inter-token latency", "Tokens per second",
-		"Running vs waiting requests", "KV cache use", "Replicas: desired vs ready", "Cold start vs budget",
-		"Cold start by phase", "GPU utilization", "GPU memory used", "GPU power", "Tokens per client"}
+		"Running vs waiting requests", "KV cache use", "Replicas: desired vs available", "Cold start vs budget",
+		"Cold start by phase", "Held requests per model", "Held requests per client", "Time held in the queue",
+		"Prefix cache hit rate", "GPU utilization", "GPU memory used", "GPU power", "Tokens per client"}
 	if len(d.Panels) != len(want) {
 		t.Fatalf("%d panels", len(d.Panels))
 	}
@@ -93,7 +98,7 @@ func TestDashboard(t *testing.T) {
 		}
 		cells[cell] = true
 	}
-	if !strings.Contains(DashboardJSON("models"), `namespace=\"models\"`) {
+	if !strings.Contains(DashboardJSON("models", testModels), `namespace=\"models\"`) {
 		t.Error("replica panel does not select the model namespace")
 	}
 }

@@ -28,6 +28,17 @@ type ModelSLO struct {
 	// (models.PreloadJobName): pods created before it completed waited for
 	// the download and are not cold starts.
 	PreloadJob string
+	// HoldSeconds is how long the model's endpoint picker holds a request
+	// no replica can take before it answers 503: its flow-control TTL,
+	// gateway.queueTimeoutSeconds (eppconfig.Spec.RequestTTLSeconds).
+	// Required.
+	HoldSeconds float64
+	// WakeBudgetSeconds is the model's estimated wake-up from a request's
+	// arrival to its first token (coldstart.Budget.Total): how long a
+	// model at zero may hold requests with no available replica before
+	// LLMStuckAtZero fires. Required, and below HoldSeconds, when
+	// MinReplicas is 0.
+	WakeBudgetSeconds float64
 }
 
 // Alert is one Prometheus alerting rule.
@@ -50,6 +61,18 @@ func TTFTP95(served string) string {
 
 // ErrorRatio is the share of a served model's requests that failed at the
 // gateway over 5m (the AI Gateway sets error_type only on failures).
+//
+// It does not count what the endpoint picker answers itself: the AI
+// Gateway v1.0.0 records this metric in its upstream filter only
+// (internal/extproc/processor_impl.go, upstreamProcessor; the router-level
+// processor passes an immediate response through unrecorded), and the
+// picker's ext_proc filter runs before the router
+// (internal/extensionserver/post_translate_modify.go), so its 503 at the
+// hold's end and its 429 on a full queue never reach an upstream. A held
+// request that a woken replica serves is recorded, as a success. So there
+// is nothing to exclude here and no double alert: LLMRequestsExpiredInQueue
+// and LLMRequestsRejectedQueueFull (PoolAlerts) are the only alerts on the
+// picker's refusals, and the ratio stays the upstream error ratio.
 func ErrorRatio(served string) string {
 	return fmt.Sprintf(`sum(rate(gen_ai_server_request_duration_seconds_count{%[1]s=%[2]q,%[3]s!=""}[5m])) / sum(rate(gen_ai_server_request_duration_seconds_count{%[1]s=%[2]q}[5m]))`,
 		metrics.GatewayModel, served, metrics.GatewayErrorType)
@@ -69,6 +92,8 @@ func Alerts(models []ModelSLO, errorRatioTarget float64, gpuPool string) []Alert
 				Summary:  fmt.Sprintf("p95 time to first token of %s is above its %ss target", m.ServedName, num(m.TTFTTargetSeconds)),
 				Runbook:  "Check vllm:num_requests_waiting and KV cache use on the model dashboard: sustained queueing means more replicas are needed (raise maxReplicas or gpu.gpuLimit); a pending replica usually means no GPU capacity (kubectl get nodeclaims).",
 			},
+			// The endpoint picker's 503s and 429s are not in the ratio
+			// (see ErrorRatio): PoolAlerts has them.
 			Alert{
 				Name:     "LLMErrorRatioHigh",
 				Expr:     fmt.Sprintf(`(%s) > %s`, ErrorRatio(m.ServedName), num(errorRatioTarget)),
@@ -108,6 +133,7 @@ func Alerts(models []ModelSLO, errorRatioTarget float64, gpuPool string) []Alert
 				Runbook:  "kubectl -n " + m.Namespace + " logs -l app.kubernetes.io/name=preload,app.kubernetes.io/instance=" + m.Name + " (failed attempts keep their pods): a wrong revision, a gated model without huggingFaceToken, or mount targets not yet available. A new revision gets a new Job on the next pulumi up; to retry the same revision, pulumi up --replace the Job's URN.",
 			},
 		)
+		out = append(out, PoolAlerts(m)...)
 		if m.MinReplicas > 0 {
 			out = append(out, Alert{
 				Name:     "LLMNoReadyReplicas",

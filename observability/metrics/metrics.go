@@ -30,6 +30,17 @@ const (
 	GatewayClient = "client_id"
 	// GatewayErrorType is set on failed requests only.
 	GatewayErrorType = "error_type"
+	// InferencePool is the endpoint picker's label for the pool, which the
+	// platform names after the model's config name.
+	InferencePool = "inference_pool"
+	// FairnessID is the endpoint picker's flow key: the API client, between
+	// which flow control takes turns.
+	FairnessID = "fairness_id"
+	// QueueOutcome is how a request left the picker's flow control
+	// (Dispatched, RejectedCapacity, RejectedOther, EvictedTTL,
+	// EvictedContextCancelled, EvictedOther: pkg/epp/flowcontrol/types/
+	// outcomes.go).
+	QueueOutcome = "outcome"
 )
 
 // Sources.
@@ -40,6 +51,8 @@ const (
 	ksm       = "kube-state-metrics v2.20.0, kube-prometheus-stack 88.x's kube-state-metrics chart 8.4.0 (internal/store/job.go, deployment.go, pod.go)"
 	karpenter = "Karpenter v1.14 controller"
 	rules     = "the platform's recording rules (observability/coldstart.go)"
+	scrape    = "Prometheus itself, for every scrape target (1 when the scrape succeeded)"
+	epp       = "gateway-api-inference-extension v1.5.0 endpoint picker, port 9090 (pkg/epp/metrics/metrics.go)"
 )
 
 // Known lists every metric the platform's queries may reference.
@@ -53,6 +66,17 @@ var Known = []Metric{
 	{Name: "vllm:request_success_total", Source: vllm},
 	{Name: "vllm:prompt_tokens_total", Source: vllm},
 	{Name: "vllm:generation_tokens_total", Source: vllm},
+	// Prefix cache lookups and hits, in prompt tokens.
+	{Name: "vllm:prefix_cache_queries_total", Source: vllm},
+	{Name: "vllm:prefix_cache_hits_total", Source: vllm},
+
+	// Flow control: requests held now (labels fairness_id, priority,
+	// inference_pool, model_name, target_model_name); time from enqueue to
+	// outcome, those labels plus outcome, buckets up to 60 s; the pool's
+	// saturation (inference_pool).
+	{Name: "inference_extension_flow_control_queue_size", Source: epp},
+	{Name: "inference_extension_flow_control_request_queue_duration_seconds", Histogram: true, Source: epp},
+	{Name: "inference_extension_flow_control_pool_saturation", Source: epp},
 
 	{Name: "gen_ai_client_token_usage", Histogram: true, Source: aiGateway},
 	{Name: "gen_ai_server_request_duration_seconds", Histogram: true, Source: aiGateway},
@@ -85,6 +109,10 @@ var Known = []Metric{
 	{Name: "llm:cold_start_phase_seconds", Source: rules},
 	{Name: "llm:cold_start_budget_seconds", Source: rules},
 
+	// up{namespace, pod, ...}: the alerts on the endpoint picker's
+	// outcomes tell a new series from one Prometheus had no data for.
+	{Name: "up", Source: scrape},
+
 	{Name: "karpenter_nodepools_usage", Source: karpenter},
 	{Name: "karpenter_nodepools_limit", Source: karpenter},
 }
@@ -104,9 +132,12 @@ func Series() map[string]bool {
 	return out
 }
 
-// Pod labels the monitors select on. The models package puts VLLMLabel on
-// every vLLM pod.
+// Pod labels the monitors select on. The models package puts
+// ComponentLabel: VLLMComponent on every vLLM pod, the inference package
+// ComponentLabel: EPPComponent on every endpoint picker pod (its
+// ComponentLabel and ComponentValue; a test compares them).
 const (
 	ComponentLabel = "llm-platform/component"
 	VLLMComponent  = "vllm"
+	EPPComponent   = "endpoint-picker"
 )

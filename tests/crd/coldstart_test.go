@@ -166,7 +166,7 @@ type span struct {
 // the kube-state-metrics pod are added, container only where the metric
 // has none), absent between spans.
 func ksmSeries(metric, labels string, spans ...span) string {
-	target := `endpoint="http",instance="10.0.1.7:8080",job="kube-state-metrics",service="kps-kube-state-metrics"`
+	target := ksmTarget
 	if !strings.Contains(labels, "container=") {
 		target += `,container="kube-state-metrics"`
 	}
@@ -182,6 +182,9 @@ func ksmSeries(metric, labels string, spans ...span) string {
 	}
 	return line + "\n"
 }
+
+// ksmTarget are the labels of kube-state-metrics' scrape target.
+const ksmTarget = `endpoint="http",instance="10.0.1.7:8080",job="kube-state-metrics",service="kps-kube-state-metrics"`
 
 // next30 is the first scrape at or after an event.
 func next30(ts float64) int { return int(math.Ceil(ts/30)) * 30 }

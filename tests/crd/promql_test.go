@@ -13,8 +13,14 @@ import (
 // alert and recording rules, dashboard panels and KEDA triggers.
 func renderedQueries(t *testing.T) map[string]string {
 	t.Helper()
+	return queriesOf(t, renderedObjects(t))
+}
+
+// queriesOf collects the PromQL expressions of objects, by file.
+func queriesOf(t *testing.T, objs map[string]map[string]any) map[string]string {
+	t.Helper()
 	out := map[string]string{}
-	for path, obj := range renderedObjects(t) {
+	for path, obj := range objs {
 		spec, _ := obj["spec"].(map[string]any)
 		switch obj["kind"] {
 		case "PrometheusRule":
