@@ -349,6 +349,8 @@ func modelSLOs(cfg *config.Config, specs []models.Spec) []observability.ModelSLO
 			TTFTTargetSeconds: m.TTFTTargetSeconds, MinReplicas: m.MinReplicas,
 			ColdStartBudgetSeconds: cfg.ColdStart(m).FromPodCreated(),
 			PreloadJob:             models.PreloadJobName(specs[i]),
+			HoldSeconds:            float64(cfg.Gateway.QueueTimeoutSeconds),
+			WakeBudgetSeconds:      cfg.ColdStart(m).Total(),
 		}
 	}
 	return out
