@@ -19,7 +19,7 @@ const (
 	// header the picker reads as a request's fairness ID
 	// (gateway-api-inference-extension v1.5.0 pkg/epp/metadata/consts.go),
 	// so while a model is waking or saturated its queue serves clients in
-	// turn; the picker removes it before the request reaches vLLM. A
+	// turn (it reaches vLLM too, which ignores it). A
 	// separate x-client-id could not be copied into it: the AI Gateway
 	// ignores header mutations on InferencePool rules, and route filters
 	// run after the picker.

@@ -196,6 +196,19 @@ func TestPoolsComponent(t *testing.T) {
 			t.Errorf("route does not wait for %v", dep)
 		}
 	}
+	// The picker is healthy only once it has read its pool: the pool must
+	// not wait for the picker's Deployment, or a first up never creates it.
+	pool := res.Named("kubernetes:inference.networking.k8s.io/v1:InferencePool", "qwen-pool")
+	picker := res.Named("kubernetes:apps/v1:Deployment", "qwen-epp-deployment")
+	if pool == nil || picker == nil {
+		t.Fatal("no pool or picker Deployment")
+	}
+	if slices.Contains(pool.DependsOn, picker.URN) {
+		t.Error("the InferencePool waits for its picker's Deployment, which never becomes ready without the pool")
+	}
+	if !slices.Contains(route.DependsOn, picker.URN) {
+		t.Error("the route does not wait for the picker it sends traffic through")
+	}
 	np := res.Named("kubernetes:networking.k8s.io/v1:NetworkPolicy", "qwen-epp-networkpolicy")
 	if np == nil {
 		t.Fatal("no picker network policy")

@@ -94,9 +94,21 @@ func NewPools(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 	after := pulumi.DependsOn(args.DependsOn)
 	parent := pulumi.Parent(ps)
 	var names pulumi.StringArray
-	var pools []pulumi.Resource
+	// What the routes wait for: every pool and every picker object. The
+	// pool itself waits for none of its picker's objects: the picker
+	// reports healthy only once it has read its pool (gateway-api-
+	// inference-extension v1.5.0 cmd/epp/runner/health.go answers with
+	// datastore.PoolHasSynced()), so a pool created after the picker's
+	// Deployment is ready would never be created; the chart creates them
+	// together.
+	var ready []pulumi.Resource
 	for _, p := range args.Pools {
-		var picker []pulumi.Resource
+		pool, err := manifest.Apply(ctx, p.Model+"-pool", InferencePoolObject(p), parent, k8s, after)
+		if err != nil {
+			return nil, err
+		}
+		names = append(names, pool.Metadata.Name().Elem())
+		ready = append(ready, pool)
 		for _, obj := range EPPObjects(p) {
 			// The kind keeps the Pulumi names distinct: a Role and its
 			// RoleBinding share a Kubernetes name.
@@ -106,22 +118,18 @@ func NewPools(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 			if err != nil {
 				return nil, err
 			}
-			picker = append(picker, r)
+			ready = append(ready, r)
 		}
 		if _, err := manifest.Apply(ctx, p.EPPName()+"-networkpolicy", EPPNetworkPolicy(p, args.EnvoyNamespace, args.MonitoringNamespace), parent, k8s, after); err != nil {
 			return nil, err
 		}
-		pool, err := manifest.Apply(ctx, p.Model+"-pool", InferencePoolObject(p), parent, k8s, after, pulumi.DependsOn(picker))
-		if err != nil {
-			return nil, err
-		}
-		names = append(names, pool.Metadata.Name().Elem())
-		pools = append(pools, pool)
 	}
+	// A route sends traffic to its pool's picker: it waits for both, and
+	// for the Gateway's API-key and budget policies.
 	routes, _ := RouteObjects(args.namespace(), args.Routes) // validated above
 	for i, r := range routes {
 		route, err := manifest.Apply(ctx, fmt.Sprintf("%s-route-%d", name, i), r, parent, k8s,
-			pulumi.DependsOn(append(pools, args.GatewayReady...)))
+			pulumi.DependsOn(append(ready, args.GatewayReady...)))
 		if err != nil {
 			return nil, err
 		}
