@@ -26,15 +26,7 @@ func rateLimitRules(o Object) []any {
 // TestBrokenGoldensBite: each assertion fails on a broken copy of a golden,
 // with the translator's own message where the translator is what refuses.
 func TestBrokenGoldensBite(t *testing.T) {
-	const stack = "two-models"
-	set := settings(t)
-	for _, tc := range []struct {
-		name string
-		// edit breaks the objects; false drops one.
-		edit func(o Object) bool
-		// want is a substring of the problem (or translator error) expected.
-		want string
-	}{
+	checkBrokenCopies(t, "two-models", []brokenCopy{
 		{
 			name: "missing API-key Secret",
 			edit: func(o Object) bool {
@@ -84,7 +76,24 @@ func TestBrokenGoldensBite(t *testing.T) {
 			},
 			want: "no envoy.filters.http.api_key_auth filter",
 		},
-	} {
+	})
+}
+
+// brokenCopy is a golden broken on purpose.
+type brokenCopy struct {
+	name string
+	// edit breaks the objects; false drops one.
+	edit func(o Object) bool
+	// want is a substring of the problem (or translator error) expected.
+	want string
+}
+
+// checkBrokenCopies translates and checks each broken copy of a stack's
+// golden and fails unless the expected problem is reported.
+func checkBrokenCopies(t *testing.T, stack string, cases []brokenCopy) {
+	t.Helper()
+	set := settings(t)
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			aigw, egctl := binaries(t)

@@ -73,9 +73,33 @@ func TestGoldensTranslate(t *testing.T) {
 			if len(res.Dropped) > 0 {
 				t.Errorf("the AI Gateway translation emitted objects egctl v1.8.3 cannot load, so unchecked: %s", strings.Join(res.Dropped, ", "))
 			}
+			// One stand-in per InferencePool and per listener selecting
+			// namespaces, each of which the checks then evaluate.
+			if want := standInsNeeded(objs); len(res.StandIns) != want {
+				t.Errorf("%d stand-ins, want %d (one per pool and per namespace-selecting listener): %v", len(res.StandIns), want, res.StandIns)
+			}
 			for _, p := range Check(set, objs, res) {
 				t.Error(p)
 			}
 		})
 	}
+}
+
+// standInsNeeded counts what Translate must stand in for egctl: each
+// InferencePool and each listener admitting routes by namespace selector.
+func standInsNeeded(objs []Object) int {
+	n := 0
+	for _, o := range objs {
+		switch o.Kind() {
+		case inferencePoolKind:
+			n++
+		case "Gateway":
+			for _, l := range list(dig(o, "spec", "listeners")) {
+				if str(l.(map[string]any), "allowedRoutes", "namespaces", "from") == "Selector" {
+					n++
+				}
+			}
+		}
+	}
+	return n
 }
