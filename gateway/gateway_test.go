@@ -10,6 +10,7 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/llm-platform/llm-platform/coldstart"
 	"github.com/llm-platform/llm-platform/render"
 )
 
@@ -182,6 +183,16 @@ func TestTimeoutsUnderTheLoadBalancer(t *testing.T) {
 	}
 	if seconds(RequestTimeout) < seconds(http["streamIdleTimeout"].(string)) {
 		t.Errorf("request timeout %s is shorter than the stream idle timeout", RequestTimeout)
+	}
+	// The hold chain package coldstart validates wake-ups against states
+	// these same timeouts (the gateway keeps literals: tests/xlate reads
+	// them from this package's source).
+	if seconds(StreamIdleTimeout) != coldstart.StreamIdleTimeoutSeconds || NLBIdleTimeoutSeconds != coldstart.NLBIdleTimeoutSeconds {
+		t.Errorf("gateway timeouts (stream idle %s, NLB %ds) differ from the hold chain in package coldstart (%ds, %ds)",
+			StreamIdleTimeout, NLBIdleTimeoutSeconds, coldstart.StreamIdleTimeoutSeconds, coldstart.NLBIdleTimeoutSeconds)
+	}
+	if seconds(RequestTimeout) <= coldstart.MaxQueueTimeoutSeconds {
+		t.Errorf("request timeout %s does not outlast the longest queue hold, %ds", RequestTimeout, coldstart.MaxQueueTimeoutSeconds)
 	}
 }
 

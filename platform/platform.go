@@ -344,13 +344,14 @@ func modelSpecs(cfg *config.Config) []models.Spec {
 func modelSLOs(cfg *config.Config, specs []models.Spec) []observability.ModelSLO {
 	out := make([]observability.ModelSLO, len(cfg.Models))
 	for i, m := range cfg.Models {
+		budget := cfg.ColdStart(m)
 		out[i] = observability.ModelSLO{
 			Name: m.Name, ServedName: m.ServedName, Namespace: storage.Namespace,
 			TTFTTargetSeconds: m.TTFTTargetSeconds, MinReplicas: m.MinReplicas,
-			ColdStartBudgetSeconds: cfg.ColdStart(m).FromPodCreated(),
+			ColdStartBudgetSeconds: budget.FromPodCreated(),
 			PreloadJob:             models.PreloadJobName(specs[i]),
 			HoldSeconds:            float64(cfg.Gateway.QueueTimeoutSeconds),
-			WakeBudgetSeconds:      cfg.ColdStart(m).Total(),
+			WakeBudgetSeconds:      budget.Total(),
 		}
 	}
 	return out
