@@ -169,14 +169,7 @@ func diff(path []string, ours, chart any) []difference {
 	cm, cIsMap := chart.(map[string]any)
 	if (oIsMap || ours == nil) && (cIsMap || chart == nil) && (oIsMap || cIsMap) {
 		var out []difference
-		keys := slices.Sorted(maps.Keys(om))
-		for k := range cm {
-			if _, ok := om[k]; !ok {
-				keys = append(keys, k)
-			}
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
+		for _, k := range unionKeys(om, cm) {
 			out = append(out, diff(append(slices.Clone(path), k), om[k], cm[k])...)
 		}
 		return out
@@ -187,14 +180,7 @@ func diff(path []string, ours, chart any) []difference {
 		if on, ok := byName(ol); ok {
 			if cn, ok := byName(cl); ok {
 				var out []difference
-				names := slices.Sorted(maps.Keys(on))
-				for n := range cn {
-					if _, ok := on[n]; !ok {
-						names = append(names, n)
-					}
-				}
-				slices.Sort(names)
-				for _, n := range names {
+				for _, n := range unionKeys(on, cn) {
 					p := slices.Clone(path)
 					p[len(p)-1] += "[" + n + "]"
 					out = append(out, diff(p, on[n], cn[n])...)
@@ -638,4 +624,16 @@ func TestEndpointPickerComparisonBites(t *testing.T) {
 			t.Fatalf("want every allow-list entry reported unused, got %d problems:\n%s", n, strings.Join(r.problems, "\n"))
 		}
 	})
+}
+
+// unionKeys is the sorted set of keys of both maps.
+func unionKeys[V any](a, b map[string]V) []string {
+	keys := slices.Collect(maps.Keys(a))
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
 }
