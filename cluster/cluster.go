@@ -14,6 +14,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/llm-platform/llm-platform/awsrole"
+	"github.com/llm-platform/llm-platform/config"
 	"github.com/llm-platform/llm-platform/tags"
 	"github.com/llm-platform/llm-platform/versions"
 )
@@ -53,12 +54,27 @@ type Args struct {
 	Tags map[string]string
 }
 
-// SystemNodeLabel is the label of the system node group; controllers, the
-// gateway and monitoring select it.
+// SystemNodeLabel is the label of the system node group; Karpenter selects
+// it. SystemTaintKey is its taint (NoSchedule): only pods that tolerate it
+// land there, which are Karpenter (its values), CoreDNS (the EKS addon's
+// Deployment tolerates CriticalAddonsOnly) and the node agents, whose
+// DaemonSets tolerate every taint. Everything else waits for a Karpenter
+// node, so a platform service can never crowd out the controller that
+// launches nodes.
 const (
 	SystemNodeLabelKey   = "llm-platform/node-role"
 	SystemNodeLabelValue = "system"
+	SystemTaintKey       = "CriticalAddonsOnly"
 )
+
+// SystemAMIType is the managed node group's Bottlerocket AMI type for the
+// instance types' architecture.
+func SystemAMIType(instanceTypes []string) string {
+	if config.Architecture(instanceTypes[0]) == config.ArchARM64 {
+		return "BOTTLEROCKET_ARM_64"
+	}
+	return "BOTTLEROCKET_x86_64"
+}
 
 // Cluster is EKS with its system node group, addons and Karpenter.
 type Cluster struct {
@@ -362,8 +378,8 @@ func newControlPlaneLogGroup(ctx *pulumi.Context, name string, args *Args, tagge
 }
 
 // newSystemNodeGroup creates the on-demand Bottlerocket managed node group
-// for controllers, the gateway and monitoring, with its role and launch
-// template. EKS creates its access entry itself.
+// for Karpenter, CoreDNS and the node agents (tainted SystemTaintKey), with
+// its role and launch template. EKS creates its access entry itself.
 func newSystemNodeGroup(ctx *pulumi.Context, name string, args *Args, clusterName pulumi.StringInput,
 	tagged func(string) pulumi.StringMap, parent pulumi.ResourceOption, deps pulumi.ResourceOption,
 ) (*awseks.NodeGroup, error) {
@@ -411,7 +427,7 @@ func newSystemNodeGroup(ctx *pulumi.Context, name string, args *Args, clusterNam
 		// On-demand: Karpenter's controller and the gateway must not be
 		// reclaimed by a spot interruption.
 		CapacityType:  pulumi.String("ON_DEMAND"),
-		AmiType:       pulumi.String("BOTTLEROCKET_x86_64"),
+		AmiType:       pulumi.String(SystemAMIType(sn.InstanceTypes)),
 		InstanceTypes: pulumi.ToStringArray(slices.Clone(sn.InstanceTypes)),
 		ScalingConfig: &awseks.NodeGroupScalingConfigArgs{
 			MinSize:     pulumi.Int(sn.MinSize),
@@ -425,7 +441,10 @@ func newSystemNodeGroup(ctx *pulumi.Context, name string, args *Args, clusterNam
 		// Replace nodes that fail health checks (kubelet, GPU-less here).
 		NodeRepairConfig: &awseks.NodeGroupNodeRepairConfigArgs{Enabled: pulumi.Bool(true)},
 		Labels:           pulumi.StringMap{SystemNodeLabelKey: pulumi.String(SystemNodeLabelValue)},
-		Tags:             tagged(args.Account.Cluster + "-system"),
+		Taints: awseks.NodeGroupTaintArray{&awseks.NodeGroupTaintArgs{
+			Key: pulumi.String(SystemTaintKey), Value: pulumi.String("true"), Effect: pulumi.String("NO_SCHEDULE"),
+		}},
+		Tags: tagged(args.Account.Cluster + "-system"),
 	}, parent, deps, pulumi.DependsOn(attachments))
 }
 

@@ -1,6 +1,7 @@
 // Package cluster provisions Amazon EKS through pulumi-eks v4 and everything
-// the cluster needs before workloads: a Bottlerocket on-demand system node
-// group, pinned managed addons (vpc-cni, kube-proxy, coredns and the EKS Pod
+// the cluster needs before workloads: a small Bottlerocket on-demand system
+// node group (Graviton by default, tainted CriticalAddonsOnly: Karpenter,
+// CoreDNS and node agents only), pinned managed addons (vpc-cni, kube-proxy, coredns and the EKS Pod
 // Identity agent), admin access entries, the Kubernetes provider, and
 // Karpenter with its node role, Pod Identity controller role, interruption
 // queue and EventBridge rules.

@@ -19,6 +19,7 @@ type Config struct {
 	Cluster       Cluster       `json:"cluster"`
 	LLM           LLM           `json:"llm"`
 	GPU           GPU           `json:"gpu"`
+	PlatformNodes PlatformNodes `json:"platformNodes"`
 	Storage       Storage       `json:"storage"`
 	Gateway       Gateway       `json:"gateway"`
 	Models        []Model       `json:"models"`
@@ -85,8 +86,12 @@ type Cluster struct {
 	SystemNodes      SystemNodes `json:"systemNodes"`
 }
 
-// SystemNodes sizes the on-demand managed node group that runs controllers,
-// the gateway and monitoring (never GPU work).
+// SystemNodes sizes the on-demand managed node group that runs only what
+// must exist before Karpenter can launch a node: Karpenter itself, CoreDNS
+// and the node agents (DaemonSets). Its nodes are tainted
+// CriticalAddonsOnly; everything else runs on Karpenter's pools. The
+// instance types' architecture (Graviton families are arm64) picks the
+// Bottlerocket AMI type.
 type SystemNodes struct {
 	InstanceTypes []string `json:"instanceTypes"`
 	MinSize       int      `json:"minSize"`

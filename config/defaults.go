@@ -30,12 +30,23 @@ func DefaultCluster() Cluster {
 		AdminRoleARNs:        []string{},
 		LogTypes:             []string{},
 		LogRetentionDays:     30,
+		// The smallest Graviton instance that holds Karpenter, CoreDNS and
+		// the node agents with headroom (README, "What runs where"): 2
+		// vCPUs, 4 GiB and 17 pods each. t4g.small's 2 GiB and 11 pods
+		// leave no room for Karpenter's memory to grow with the cluster;
+		// m7g.medium allows 8 pods, fewer than the agents and controllers
+		// of one node. Burstable is fine here: these pods idle far below
+		// the 20% per vCPU baseline. Two, one per zone, for Karpenter's
+		// two replicas; the group never needs to grow, as nothing else
+		// lands on it.
 		SystemNodes: SystemNodes{
-			InstanceTypes: []string{"m7i.large"},
+			InstanceTypes: []string{"t4g.medium"},
 			MinSize:       2,
 			DesiredSize:   2,
-			MaxSize:       4,
-			DiskSizeGiB:   50,
+			MaxSize:       3,
+			// Bottlerocket's default data volume: the images of a few
+			// controllers and agents.
+			DiskSizeGiB: 20,
 		},
 	}
 }
@@ -58,6 +69,29 @@ func DefaultGPU() GPU {
 		CreateSpotServiceLinkedRole: false,
 		SOCIParallelPull:            true,
 		DataVolumeSnapshotID:        "",
+	}
+}
+
+// DefaultPlatformNodes is the platformNodes key when the stack does not set it.
+func DefaultPlatformNodes() PlatformNodes {
+	return PlatformNodes{
+		// General-purpose Graviton (Graviton3 and 4): the platform's images
+		// all publish arm64 (versions.Images), and Graviton costs about 20%
+		// less than the x86 instance of the same size.
+		InstanceFamilies: []string{"m7g", "m8g"},
+		// From 2 vCPU / 8 GiB (29 pods) up: medium allows 8 pods, which the
+		// node agents nearly fill.
+		InstanceSizes: []string{"large", "xlarge", "2xlarge"},
+		// On-demand: the gateway and the endpoint pickers hold requests;
+		// a spot reclaim would fail the ones in flight.
+		CapacityTypes: []string{CapacityOnDemand},
+		// Room for the platform at several times its idle size; the
+		// ceiling on what a runaway (or a mistake) can cost.
+		CPULimit:         16,
+		MemoryLimitGiB:   64,
+		ConsolidateAfter: "10m",
+		ExpireAfter:      "720h",
+		DataVolumeGiB:    20,
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 
 // Keys are the project config keys (without the "llm-platform:" namespace),
 // in the order Pulumi.yaml declares them.
-var Keys = []string{"network", "cluster", "llm", "gpu", "storage", "gateway", "models", "observability", "tags"}
+var Keys = []string{"network", "cluster", "llm", "gpu", "platformNodes", "storage", "gateway", "models", "observability", "tags"}
 
 // SecretKeys are project config keys that must be Pulumi secrets.
 var SecretKeys = []string{"huggingFaceToken", AlertWebhookURLKey}
@@ -44,6 +44,7 @@ func Parse(in Input) (*Config, error) {
 		Network:       DefaultNetwork(),
 		Cluster:       DefaultCluster(),
 		GPU:           DefaultGPU(),
+		PlatformNodes: DefaultPlatformNodes(),
 		Storage:       DefaultStorage(),
 		Gateway:       DefaultGateway(),
 		Models:        []Model{},
@@ -64,7 +65,7 @@ func Parse(in Input) (*Config, error) {
 		}
 	}
 	targets := map[string]any{
-		"network": &c.Network, "cluster": &c.Cluster, "llm": &c.LLM, "gpu": &c.GPU,
+		"network": &c.Network, "cluster": &c.Cluster, "llm": &c.LLM, "gpu": &c.GPU, "platformNodes": &c.PlatformNodes,
 		"storage": &c.Storage, "gateway": &c.Gateway, "observability": &c.Observability, "tags": &c.Tags,
 	}
 	for _, k := range Keys {

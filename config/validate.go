@@ -91,6 +91,7 @@ func (c *Config) validate() Errors {
 	c.validateNetwork(&errs)
 	c.validateCluster(&errs)
 	c.validateGPU(&errs)
+	c.validatePlatformNodes(&errs)
 	c.validateStorage(&errs)
 	c.validateGateway(&errs)
 	c.validateModels(&errs)
@@ -201,6 +202,10 @@ func (c *Config) validateCluster(errs *Errors) {
 		} else if acceleratedFam.MatchString(it) {
 			errs.add(key, it, "system nodes must not be GPU or accelerator instances; the GPU pool is Karpenter's")
 		}
+	}
+	// One managed node group runs one AMI type, x86_64 or arm64.
+	if archs := Architectures(sn.InstanceTypes); len(archs) > 1 {
+		errs.add("cluster.systemNodes.instanceTypes", sn.InstanceTypes, "mixes architectures (%s): a managed node group runs one AMI type", strings.Join(archs, " and "))
 	}
 	// Two nodes in two zones keep Karpenter's two replicas and the gateway up
 	// through a node or zone loss.

@@ -35,7 +35,7 @@ const (
 // every GPU instance the config accepts (config.GPUsPerInstance; a test
 // keeps the two in step). The g6/gr6 prices match Karpenter's generated
 // us-east-1 on-demand table (pkg/providers/pricing/zz_generated.pricing_aws.go,
-// generated 2026-07-20 from the AWS Price List API).
+// generated 2026-07-06 from the AWS Price List API).
 var InstanceHourly = map[string]float64{
 	"m7i.large":   0.1008,
 	"g6.xlarge":   0.8048,

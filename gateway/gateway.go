@@ -27,7 +27,7 @@ type Args struct {
 	ServedNames []string
 	// Provider is the cluster's Kubernetes provider.
 	Provider *kubernetes.Provider
-	// DependsOn holds what the controllers need first (the system nodes).
+	// DependsOn holds what the controllers need first (the platform pool).
 	DependsOn []pulumi.Resource
 }
 

@@ -130,7 +130,8 @@ func GatewayClassObject() map[string]any {
 }
 
 // EnvoyProxyObject configures the Envoy data plane: two replicas on the
-// system nodes (a PDB keeps one up during node rollouts) behind the NLB.
+// platform pool (a PDB keeps one up while Karpenter moves them) behind
+// the NLB.
 func EnvoyProxyObject(l Listener) map[string]any {
 	service := map[string]any{
 		"type":        "LoadBalancer",
@@ -294,7 +295,7 @@ func RateLimitPolicyObject(clients []Client) map[string]any {
 
 // EnvoyGatewayValues are the gateway-helm values: the AI Gateway extension
 // hooks (as the AI Gateway's envoy-gateway-values.yaml sets them), the
-// Backend API, the controller on the system nodes, and the Redis rate
+// Backend API, the controller on the platform pool, and the Redis rate
 // limit backend when token limits are used.
 func EnvoyGatewayValues(nodeSelector map[string]string, redisURL string) map[string]any {
 	provider := map[string]any{"type": "Kubernetes"}
@@ -350,7 +351,7 @@ func EnvoyGatewayValues(nodeSelector map[string]string, redisURL string) map[str
 }
 
 // AIGatewayValues are the ai-gateway-helm values: the controller on the
-// system nodes, and the client id as a metrics label (client_id), so token
+// platform pool, and the client id as a metrics label (client_id), so token
 // use can be charted per client (the MCP session seed is set separately,
 // as a secret).
 func AIGatewayValues(nodeSelector map[string]string) map[string]any {

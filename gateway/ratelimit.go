@@ -48,7 +48,7 @@ type counterStore struct {
 }
 
 // newCounterStore runs Redis for the token budgets: one replica on the
-// system nodes, nothing persisted, a generated password (a Pulumi secret)
+// platform pool, nothing persisted, a generated password (a Pulumi secret)
 // required of every client, and a NetworkPolicy that admits only the rate
 // limit service. Anything else in the cluster could otherwise reset or
 // inflate every client's counters.
@@ -196,7 +196,7 @@ func RedisNetworkPolicyObject() map[string]any {
 // service: its Redis password from the Secret in its namespace, read by
 // envoyproxy/ratelimit from REDIS_AUTH (Envoy Gateway merges these env vars
 // into the ones it sets: internal/infrastructure/kubernetes/resource/
-// resource.go, ExpectedContainerEnv), and its pods on the system nodes.
+// resource.go, ExpectedContainerEnv), and its pods on the platform pool.
 func rateLimitDeployment(nodeSelector map[string]string) map[string]any {
 	return map[string]any{
 		"pod": map[string]any{"nodeSelector": manifest.Map(nodeSelector)},

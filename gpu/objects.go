@@ -1,10 +1,9 @@
 package gpu
 
 import (
-	"fmt"
-
 	"github.com/llm-platform/llm-platform/coldstart"
 	"github.com/llm-platform/llm-platform/manifest"
+	"github.com/llm-platform/llm-platform/nodeclass"
 )
 
 // Names of the pool's objects and the label models select on.
@@ -46,52 +45,23 @@ type NodeClassSpec struct {
 }
 
 // AMIAlias is the amiSelectorTerms alias for a Bottlerocket release.
-func AMIAlias(version string) string {
-	if version == "latest" {
-		return "bottlerocket@latest"
-	}
-	return "bottlerocket@v" + version
-}
+func AMIAlias(version string) string { return nodeclass.AMIAlias(version) }
 
 // NodeClass returns the EC2NodeClass object.
 func NodeClass(s NodeClassSpec) map[string]any {
-	discovery := map[string]any{"tags": map[string]any{"karpenter.sh/discovery": s.ClusterName}}
-	spec := map[string]any{
-		// A pinned alias: with "latest" every Bottlerocket release would
-		// drift and replace every GPU node (and its model replica).
-		"amiSelectorTerms":           []any{map[string]any{"alias": AMIAlias(s.BottlerocketVersion)}},
-		"role":                       s.NodeRoleName,
-		"subnetSelectorTerms":        []any{discovery},
-		"securityGroupSelectorTerms": []any{discovery},
-		// Bottlerocket has two volumes and listing one replaces both, so
-		// both are listed: the OS volume at its default size, and the data
-		// volume large enough for the vLLM image (about 10 GB compressed).
-		"blockDeviceMappings": []any{
-			volume("/dev/xvda", 4),
-			dataVolume(s),
-		},
-		// IMDSv2 only, one hop: pods cannot use the node role; vLLM needs
-		// no AWS credentials at all.
-		"metadataOptions": map[string]any{
-			"httpEndpoint":            "enabled",
-			"httpProtocolIPv6":        "disabled",
-			"httpPutResponseHopLimit": 1,
-			"httpTokens":              "required",
-		},
-		"tags": manifest.Map(s.Tags),
-	}
+	extra := map[string]any{}
 	if s.InstanceStoreRAID0 {
-		spec["instanceStorePolicy"] = "RAID0"
+		extra["instanceStorePolicy"] = "RAID0"
 	}
 	if s.SOCIParallelPull {
-		spec["userData"] = SOCIUserData
+		extra["userData"] = SOCIUserData
 	}
-	return map[string]any{
-		"apiVersion": "karpenter.k8s.aws/v1",
-		"kind":       "EC2NodeClass",
-		"metadata":   map[string]any{"name": PoolName},
-		"spec":       spec,
-	}
+	return nodeclass.Object(nodeclass.Spec{
+		Name: PoolName, ClusterName: s.ClusterName, NodeRoleName: s.NodeRoleName,
+		BottlerocketVersion: s.BottlerocketVersion,
+		// Large enough for the vLLM image (about 10 GB compressed).
+		DataVolume: dataVolume(s), Tags: s.Tags,
+	}, extra)
 }
 
 // dataVolume is /dev/xvdb, where containerd keeps images. With parallel
@@ -101,7 +71,7 @@ func NodeClass(s NodeClassSpec) map[string]any {
 // runs). From a snapshot, EBS fetches its blocks at the highest provisioned
 // initialization rate (blocks read earlier are fetched on demand).
 func dataVolume(s NodeClassSpec) map[string]any {
-	v := volume("/dev/xvdb", s.DataVolumeGiB)
+	v := nodeclass.Volume("/dev/xvdb", s.DataVolumeGiB)
 	ebs := v["ebs"].(map[string]any)
 	if s.SOCIParallelPull {
 		ebs["throughput"] = coldstart.DataVolumeThroughputMiBps
@@ -145,18 +115,6 @@ concurrent-download-chunk-size = "16mb"
 max-concurrent-unpacks-per-image = 12
 discard-unpacked-layers = true
 `
-
-func volume(device string, sizeGiB int) map[string]any {
-	return map[string]any{
-		"deviceName": device,
-		"ebs": map[string]any{
-			"volumeSize":          fmt.Sprintf("%dGi", sizeGiB),
-			"volumeType":          "gp3",
-			"encrypted":           true,
-			"deleteOnTermination": true,
-		},
-	}
-}
 
 // NodePoolSpec is what the NodePool needs to know.
 type NodePoolSpec struct {

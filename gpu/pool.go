@@ -6,7 +6,7 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/llm-platform/llm-platform/manifest"
+	"github.com/llm-platform/llm-platform/nodeclass"
 )
 
 // Args configures a Pool.
@@ -80,13 +80,8 @@ func NewPool(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resour
 		}
 		prerequisites = append(prerequisites, slr)
 	}
-	after := pulumi.DependsOn(prerequisites)
-	nodeClass, err := manifest.Apply(ctx, name+"-nodeclass", NodeClass(args.NodeClass), pulumi.Parent(p), k8s, after)
-	if err != nil {
-		return nil, err
-	}
-	nodePool, err := manifest.Apply(ctx, name+"-nodepool", NodePool(args.NodePool), pulumi.Parent(p), k8s, after,
-		pulumi.DependsOn([]pulumi.Resource{nodeClass}))
+	nodePool, err := nodeclass.Declare(ctx, name, NodeClass(args.NodeClass), NodePool(args.NodePool),
+		pulumi.Parent(p), k8s, pulumi.DependsOn(prerequisites))
 	if err != nil {
 		return nil, err
 	}

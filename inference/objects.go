@@ -30,6 +30,10 @@ const ConfigFile = "llm-platform.yaml"
 // configuration.
 const ConfigChecksumAnnotation = "llm-platform/config-sha256"
 
+// DoNotDisruptAnnotation on a pod keeps Karpenter from disrupting its
+// node voluntarily (karpenter.sh/v1, consolidation and drift).
+const DoNotDisruptAnnotation = "karpenter.sh/do-not-disrupt"
+
 // ComponentLabel marks the pickers' pods, for their PodMonitor and the
 // network policies.
 const (
@@ -55,7 +59,7 @@ type Pool struct {
 	Port int
 	// Config is the picker's EndpointPickerConfig YAML.
 	Config string
-	// NodeSelector places the picker (system nodes).
+	// NodeSelector places the picker (the platform pool).
 	NodeSelector map[string]string
 }
 
@@ -137,10 +141,14 @@ func InferencePoolObject(p Pool) map[string]any {
 //   - securityContext: the pod and container security contexts the
 //     namespace's restricted Pod Security level requires (the chart sets
 //     none, so its pods would be refused);
-//   - nodeSelector: the system nodes (the chart offers affinity only);
+//   - nodeSelector: the platform pool (the chart offers affinity only);
+//   - do-not-disrupt annotation: Karpenter never moves a picker to
+//     consolidate the platform pool. The one picker holds its model's
+//     queued requests, which a move would fail (it has no second replica
+//     to take over, see replicas); an expired node still drains it after
+//     platformpool.TerminationGracePeriod;
 //   - resources: requests sized for one pool of a few replicas (the chart
-//     asks 4 CPUs and 8 GiB, sized for "high QPS", more than a system node
-//     has);
+//     asks 4 CPUs and 8 GiB, sized for "high QPS", a whole platform node);
 //   - imagePullPolicy: IfNotPresent, not the chart's Always: the image is a
 //     release tag, and a restart of the one picker (Recreate) should neither
 //     wait on the registry nor fail when it cannot be reached;
@@ -238,7 +246,12 @@ func eppDeployment(p Pool) map[string]any {
 					"labels": labels,
 					// The picker reads its configuration once, at start:
 					// a changed configuration must roll it.
-					"annotations": map[string]any{ConfigChecksumAnnotation: fmt.Sprintf("%x", sha256.Sum256([]byte(p.Config)))},
+					// Karpenter does not move the picker to consolidate
+					// (it holds the queued requests).
+					"annotations": map[string]any{
+						ConfigChecksumAnnotation: fmt.Sprintf("%x", sha256.Sum256([]byte(p.Config))),
+						DoNotDisruptAnnotation:   "true",
+					},
 				},
 				"spec": map[string]any{
 					"serviceAccountName":            name,

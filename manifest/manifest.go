@@ -6,6 +6,7 @@
 package manifest
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -106,4 +107,20 @@ func PodSecurityLabels(level string) map[string]string {
 		"pod-security.kubernetes.io/warn":    PodSecurityRestricted,
 		"pod-security.kubernetes.io/audit":   PodSecurityRestricted,
 	}
+}
+
+// ControllerPlacement is an EKS addon's configurationValues that put its
+// controller Deployment on the nodes with the given labels. The CSI driver
+// addons render their Helm charts' values, and both accept
+// controller.nodeSelector (the aws-ebs-csi-driver chart's
+// values.schema.json; published describe-addon-configuration output for
+// both drivers). Their controllers tolerate CriticalAddonsOnly by default
+// and select no nodes, so without this they could take the system nodes'
+// room.
+func ControllerPlacement(nodeSelector map[string]string) string {
+	b, err := json.Marshal(map[string]any{"controller": map[string]any{"nodeSelector": nodeSelector}})
+	if err != nil {
+		panic(err) // a map of strings always marshals
+	}
+	return string(b)
 }

@@ -41,10 +41,10 @@ type Args struct {
 	// HFToken is the Hugging Face token secret, if HasHFToken.
 	HFToken    pulumi.StringOutput
 	HasHFToken bool
-	// Placement: vLLM on the GPU pool, everything else on system nodes.
-	GPUNodeSelector    map[string]string
-	GPUTolerationKey   string
-	SystemNodeSelector map[string]string
+	// Placement: vLLM on the GPU pool, everything else on the platform pool.
+	GPUNodeSelector      map[string]string
+	GPUTolerationKey     string
+	PlatformNodeSelector map[string]string
 	// EnvoyNamespace and MonitoringNamespace may reach vLLM's port, and
 	// so may the endpoint pickers, the pods with PickerPodLabels in the
 	// model namespace (they read vLLM's /metrics to pick replicas).
@@ -54,8 +54,8 @@ type Args struct {
 	Provider            *kubernetes.Provider
 	// DependsOn holds what vLLM pods need (the GPU NodePool).
 	DependsOn []pulumi.Resource
-	// SystemNodes is what KEDA and the preload jobs need to run on.
-	SystemNodes []pulumi.Resource
+	// PlatformNodes is what KEDA and the preload jobs need to run on.
+	PlatformNodes []pulumi.Resource
 	// NamespaceResource is the model namespace: everything declared in it
 	// waits for it.
 	NamespaceResource pulumi.Resource
@@ -122,7 +122,7 @@ func NewModels(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Reso
 	// make test: the namespace enforces baseline (nothing KEDA runs needs
 	// host access) and warns and audits against restricted.
 	kedaNamespace, err := manifest.NewNamespace(ctx, name+"-keda-namespace", KEDANamespace,
-		manifest.PodSecurityLabels(manifest.PodSecurityBaseline), parent, k8s, pulumi.DependsOn(args.SystemNodes))
+		manifest.PodSecurityLabels(manifest.PodSecurityBaseline), parent, k8s, pulumi.DependsOn(args.PlatformNodes))
 	if err != nil {
 		return nil, err
 	}
@@ -133,8 +133,8 @@ func NewModels(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Reso
 		Version:         pulumi.String(versions.KEDAVersion),
 		Namespace:       kedaNamespace.Metadata.Name().Elem(),
 		CreateNamespace: pulumi.Bool(false),
-		Values:          pulumi.ToMap(KEDAValues(args.SystemNodeSelector)),
-	}, parent, k8s, pulumi.DependsOn(append([]pulumi.Resource{kedaNamespace}, args.SystemNodes...)))
+		Values:          pulumi.ToMap(KEDAValues(args.PlatformNodeSelector)),
+	}, parent, k8s, pulumi.DependsOn(append([]pulumi.Resource{kedaNamespace}, args.PlatformNodes...)))
 	if err != nil {
 		return nil, err
 	}
@@ -166,10 +166,10 @@ func NewModels(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Reso
 	return m, nil
 }
 
-// KEDAValues run KEDA on the system nodes with its operator metrics on.
-func KEDAValues(systemNodeSelector map[string]string) map[string]any {
+// KEDAValues run KEDA on the platform pool with its operator metrics on.
+func KEDAValues(platformNodeSelector map[string]string) map[string]any {
 	return map[string]any{
-		"nodeSelector": manifest.Map(systemNodeSelector),
+		"nodeSelector": manifest.Map(platformNodeSelector),
 		"prometheus": map[string]any{
 			"operator":     map[string]any{"enabled": true},
 			"metricServer": map[string]any{"enabled": true},
@@ -188,10 +188,10 @@ func newInferenceService(ctx *pulumi.Context, s Spec, args *Args, keda, hfSecret
 	labels := pulumi.ToStringMap(Labels(s.Name))
 	inNamespace := pulumi.DependsOn([]pulumi.Resource{args.NamespaceResource})
 
-	// Preload: on the system nodes (no GPU needed), in the small pinned
+	// Preload: on the platform pool (no GPU needed), in the small pinned
 	// Python image (PreloadScript needs only the standard library), not the
-	// ~30 GiB vLLM image that would fill the system nodes' disks.
-	jobDeps := append([]pulumi.Resource{args.Claim}, args.SystemNodes...)
+	// ~30 GiB vLLM image that would fill the platform nodes' disks.
+	jobDeps := append([]pulumi.Resource{args.Claim}, args.PlatformNodes...)
 	env := corev1.EnvVarArray{
 		// Python's own caches (none expected) stay off the volume.
 		&corev1.EnvVarArgs{Name: pulumi.String("HOME"), Value: pulumi.String("/tmp")},
@@ -223,7 +223,7 @@ func newInferenceService(ctx *pulumi.Context, s Spec, args *Args, keda, hfSecret
 					// Never: each failed attempt is a failed pod (logs kept,
 					// counted by kube_job_status_failed), up to the backoff limit.
 					RestartPolicy:   pulumi.String("Never"),
-					NodeSelector:    pulumi.ToStringMap(args.SystemNodeSelector),
+					NodeSelector:    pulumi.ToStringMap(args.PlatformNodeSelector),
 					SecurityContext: podSecurity(args.UID, args.GID),
 					Containers: corev1.ContainerArray{&corev1.ContainerArgs{
 						Name:            pulumi.String("preload"),

@@ -180,7 +180,7 @@ func renderModels(t *testing.T, prometheus string, specs ...Spec) *render.Result
 		_, err := NewModels(ctx, "models", &Args{
 			Models: specs, Namespace: "models", ClaimName: "model-weights", Claim: &claim, UID: 1000, GID: 1000,
 			PrometheusURL: prometheus, GPUNodeSelector: map[string]string{"llm-platform/pool": "gpu-l4"}, GPUTolerationKey: "nvidia.com/gpu",
-			SystemNodeSelector: map[string]string{"role": "system"}, EnvoyNamespace: "envoy-gateway-system", MonitoringNamespace: "monitoring",
+			PlatformNodeSelector: map[string]string{"role": "system"}, EnvoyNamespace: "envoy-gateway-system", MonitoringNamespace: "monitoring",
 			Provider: provider, NamespaceResource: &ns, PickerPodLabels: map[string]string{"llm-platform/component": "endpoint-picker"},
 		})
 		return err

@@ -88,7 +88,7 @@ func Downloads(s Spec) []Download {
 //
 // It needs only Python's standard library, so it runs in a small pinned
 // Python image (versions.PreloadImage) instead of the ~30 GiB vLLM image
-// on the system nodes' disks, and installs nothing at run time. It speaks
+// on the platform nodes' disks, and installs nothing at run time. It speaks
 // the Hub's HTTP API directly: the file list of the commit with each file's
 // size and hash (GET /api/models/<repo>/revision/<rev>?blobs=true), then
 // each file from /<repo>/resolve/<rev>/<path>, checked against its LFS

@@ -41,8 +41,9 @@ type Args struct {
 	GPUPool         string
 	GPUNodeSelector map[string]string
 	GPUTaintKey     string
-	// SystemNodeSelector places Prometheus, Alertmanager and Grafana.
-	SystemNodeSelector map[string]string
+	// PlatformNodeSelector places Prometheus, Alertmanager, Grafana and
+	// the EBS CSI controller.
+	PlatformNodeSelector map[string]string
 	// EnvoyNamespace is where Envoy (with the AI Gateway sidecar) runs.
 	EnvoyNamespace string
 	// KarpenterNamespace and KEDANamespace hold the controllers to scrape.
@@ -234,11 +235,11 @@ func NewStack(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 	return st, nil
 }
 
-// KubePrometheusStackValues size the stack for small system nodes and make
+// KubePrometheusStackValues place the stack on the platform pool and make
 // Prometheus select every ServiceMonitor, PodMonitor and PrometheusRule,
 // not only the chart's own.
 func KubePrometheusStackValues(a *Args) map[string]any {
-	sel := manifest.Map(a.SystemNodeSelector)
+	sel := manifest.Map(a.PlatformNodeSelector)
 	return map[string]any{
 		"fullnameOverride": "kps",
 		"prometheus": map[string]any{"prometheusSpec": map[string]any{
@@ -355,6 +356,8 @@ func newBlockStorage(ctx *pulumi.Context, name string, args *Args, parent, k8s p
 		ClusterName:  args.ClusterName,
 		AddonName:    pulumi.String("aws-ebs-csi-driver"),
 		AddonVersion: pulumi.String(args.EBSCSIVersion),
+		// The controller on the platform pool, next to Prometheus.
+		ConfigurationValues: pulumi.String(manifest.ControllerPlacement(args.PlatformNodeSelector)),
 		PodIdentityAssociations: awseks.AddonPodIdentityAssociationArray{&awseks.AddonPodIdentityAssociationArgs{
 			RoleArn: role.Arn, ServiceAccount: pulumi.String("ebs-csi-controller-sa"),
 		}},

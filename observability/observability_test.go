@@ -117,7 +117,7 @@ func TestStackComponent(t *testing.T) {
 	t.Parallel()
 	res, err := render.RunComponent("us-east-1", render.WithKubernetes(func(ctx *pulumi.Context, provider *kubernetes.Provider) error {
 		args := testArgs(provider)
-		args.SystemNodeSelector, args.EnvoyNamespace = map[string]string{"role": "system"}, "envoy-gateway-system"
+		args.PlatformNodeSelector, args.EnvoyNamespace = map[string]string{"role": "system"}, "envoy-gateway-system"
 		args.KarpenterNamespace, args.KEDANamespace = "kube-system", "keda"
 		st, err := NewStack(ctx, "obs", args)
 		if err != nil {

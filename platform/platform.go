@@ -19,6 +19,7 @@ import (
 	"github.com/llm-platform/llm-platform/models"
 	"github.com/llm-platform/llm-platform/network"
 	"github.com/llm-platform/llm-platform/observability"
+	"github.com/llm-platform/llm-platform/platformpool"
 	"github.com/llm-platform/llm-platform/storage"
 	"github.com/llm-platform/llm-platform/tags"
 	"github.com/llm-platform/llm-platform/versions"
@@ -109,7 +110,7 @@ func deploy(ctx *pulumi.Context, cfg *config.Config, acct cluster.Account) error
 		// The layer is off: compute, gateway and models go, the protected
 		// bucket stays declared (same component, same URNs) with its
 		// weights, ready for S3 Files when the layer comes back.
-		bucket, err := storage.NewStorage(ctx, k8s.Name+"-models", storageArgs(cfg, acct, net, k8s, baseTags, true))
+		bucket, err := storage.NewStorage(ctx, k8s.Name+"-models", storageArgs(cfg, acct, net, k8s, baseTags, true, k8s.SystemNodes))
 		if err != nil {
 			return err
 		}
@@ -142,7 +143,27 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 	k8s *cluster.Cluster, baseTags map[string]string,
 ) error {
 	specs := modelSpecs(cfg)
-	modelStore, err := storage.NewStorage(ctx, k8s.Name+"-models", storageArgs(cfg, acct, net, k8s, baseTags, false))
+	// Platform services run on Karpenter's platform pool, not on the
+	// system nodes (tainted for Karpenter, CoreDNS and node agents only).
+	// Each depends on the NodePool: created once Karpenter can place it,
+	// deleted before the pool's nodes go.
+	platformNodes, err := platformpool.NewPool(ctx, "platform", &platformpool.Args{
+		Spec: platformpool.Spec{
+			ClusterName:         k8s.Name,
+			NodeRoleName:        cluster.KarpenterNodeRoleName(k8s.Name),
+			BottlerocketVersion: cfg.GPU.BottlerocketVersion,
+			Nodes:               cfg.PlatformNodes,
+			Tags:                baseTags,
+		},
+		Provider:            k8s.Provider,
+		Karpenter:           k8s.Karpenter,
+		KarpenterNodeAccess: k8s.KarpenterNodeAccess,
+	})
+	if err != nil {
+		return err
+	}
+	onPlatform := platformNodes.NodeSelector
+	modelStore, err := storage.NewStorage(ctx, k8s.Name+"-models", storageArgs(cfg, acct, net, k8s, baseTags, false, platformNodes.NodePool))
 	if err != nil {
 		return err
 	}
@@ -157,13 +178,13 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 			Internal:       cfg.Gateway.LoadBalancer == config.LoadBalancerInternal,
 			SourceCIDRs:    cfg.Gateway.SourceCIDRs,
 			CertificateARN: cfg.Gateway.CertificateARN,
-			NodeSelector:   map[string]string{cluster.SystemNodeLabelKey: cluster.SystemNodeLabelValue},
+			NodeSelector:   onPlatform,
 			RouteNamespace: storage.Namespace,
 		},
 		Clients:     gatewayClients(cfg),
 		ServedNames: inference.ServedNames(modelRoutes(specs)),
 		Provider:    k8s.Provider,
-		DependsOn:   []pulumi.Resource{k8s.SystemNodes},
+		DependsOn:   []pulumi.Resource{platformNodes.NodePool},
 	})
 	if err != nil {
 		return err
@@ -171,10 +192,10 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 	// Each model behind its InferencePool and endpoint picker, which holds
 	// its requests while it wakes; the served names routed to the pools.
 	pools, err := inference.NewPools(ctx, k8s.Name+"-inference", &inference.Args{
-		Pools:               modelPools(cfg, specs),
+		Pools:               modelPools(cfg, specs, onPlatform),
 		Routes:              modelRoutes(specs),
 		Provider:            k8s.Provider,
-		DependsOn:           []pulumi.Resource{gw.InferenceCRDs, modelStore.NamespaceResource, k8s.SystemNodes},
+		DependsOn:           []pulumi.Resource{gw.InferenceCRDs, modelStore.NamespaceResource, platformNodes.NodePool},
 		EnvoyNamespace:      gateway.EnvoyNamespace,
 		MonitoringNamespace: observability.Namespace,
 		GatewayReady:        gw.Ready,
@@ -221,27 +242,27 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 			alertWebhookURL = cfg.AlertWebhookURL
 		}
 		obs, err := observability.NewStack(ctx, k8s.Name+"-observability", &observability.Args{
-			Partition:          acct.Partition,
-			ClusterName:        k8s.ClusterName,
-			EBSCSIVersion:      versions.Addons[cfg.Cluster.KubernetesVersion].EBSCSI,
-			RoleNamePrefix:     k8s.Name,
-			Tags:               baseTags,
-			Retention:          cfg.Observability.Retention,
-			StorageGiB:         cfg.Observability.StorageGiB,
-			ErrorRatioTarget:   cfg.Observability.ErrorRatioTarget,
-			Models:             modelSLOs(cfg, specs),
-			ModelNamespace:     storage.Namespace,
-			GPUPool:            gpu.PoolName,
-			GPUNodeSelector:    pool.NodeSelector,
-			GPUTaintKey:        pool.Toleration,
-			SystemNodeSelector: map[string]string{cluster.SystemNodeLabelKey: cluster.SystemNodeLabelValue},
-			EnvoyNamespace:     gateway.EnvoyNamespace,
-			KarpenterNamespace: cluster.KarpenterNamespace,
-			KEDANamespace:      models.KEDANamespace,
-			AlertReceiver:      cfg.Observability.Alerts.Receiver,
-			AlertWebhookURL:    alertWebhookURL,
-			Provider:           k8s.Provider,
-			DependsOn:          []pulumi.Resource{k8s.SystemNodes},
+			Partition:            acct.Partition,
+			ClusterName:          k8s.ClusterName,
+			EBSCSIVersion:        versions.Addons[cfg.Cluster.KubernetesVersion].EBSCSI,
+			RoleNamePrefix:       k8s.Name,
+			Tags:                 baseTags,
+			Retention:            cfg.Observability.Retention,
+			StorageGiB:           cfg.Observability.StorageGiB,
+			ErrorRatioTarget:     cfg.Observability.ErrorRatioTarget,
+			Models:               modelSLOs(cfg, specs),
+			ModelNamespace:       storage.Namespace,
+			GPUPool:              gpu.PoolName,
+			GPUNodeSelector:      pool.NodeSelector,
+			GPUTaintKey:          pool.Toleration,
+			PlatformNodeSelector: onPlatform,
+			EnvoyNamespace:       gateway.EnvoyNamespace,
+			KarpenterNamespace:   cluster.KarpenterNamespace,
+			KEDANamespace:        models.KEDANamespace,
+			AlertReceiver:        cfg.Observability.Alerts.Receiver,
+			AlertWebhookURL:      alertWebhookURL,
+			Provider:             k8s.Provider,
+			DependsOn:            []pulumi.Resource{platformNodes.NodePool},
 		})
 		if err != nil {
 			return err
@@ -252,25 +273,25 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 	}
 
 	workloads, err := models.NewModels(ctx, k8s.Name+"-models", &models.Args{
-		Models:              specs,
-		Namespace:           storage.Namespace,
-		ClaimName:           storage.ClaimName,
-		Claim:               modelStore.Claim,
-		UID:                 storage.UID,
-		GID:                 storage.GID,
-		PrometheusURL:       prometheusURL,
-		HFToken:             cfg.HuggingFaceToken,
-		HasHFToken:          cfg.HasHuggingFaceToken,
-		GPUNodeSelector:     pool.NodeSelector,
-		GPUTolerationKey:    pool.Toleration,
-		SystemNodeSelector:  map[string]string{cluster.SystemNodeLabelKey: cluster.SystemNodeLabelValue},
-		EnvoyNamespace:      gateway.EnvoyNamespace,
-		MonitoringNamespace: observability.Namespace,
-		PickerPodLabels:     inference.PickerPodLabels(),
-		Provider:            k8s.Provider,
-		DependsOn:           append([]pulumi.Resource{pool.NodePool}, pools.Routes...),
-		SystemNodes:         []pulumi.Resource{k8s.SystemNodes},
-		NamespaceResource:   modelStore.NamespaceResource,
+		Models:               specs,
+		Namespace:            storage.Namespace,
+		ClaimName:            storage.ClaimName,
+		Claim:                modelStore.Claim,
+		UID:                  storage.UID,
+		GID:                  storage.GID,
+		PrometheusURL:        prometheusURL,
+		HFToken:              cfg.HuggingFaceToken,
+		HasHFToken:           cfg.HasHuggingFaceToken,
+		GPUNodeSelector:      pool.NodeSelector,
+		GPUTolerationKey:     pool.Toleration,
+		PlatformNodeSelector: onPlatform,
+		EnvoyNamespace:       gateway.EnvoyNamespace,
+		MonitoringNamespace:  observability.Namespace,
+		PickerPodLabels:      inference.PickerPodLabels(),
+		Provider:             k8s.Provider,
+		DependsOn:            append([]pulumi.Resource{pool.NodePool}, pools.Routes...),
+		PlatformNodes:        []pulumi.Resource{platformNodes.NodePool},
+		NamespaceResource:    modelStore.NamespaceResource,
 	})
 	if err != nil {
 		return err
@@ -287,10 +308,14 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 }
 
 // storageArgs configures the model storage; bucketOnly declares just the
-// bucket (the LLM layer is off).
+// bucket (the LLM layer is off). The CSI driver's controller needs nodes:
+// after is the pool it runs on.
 func storageArgs(cfg *config.Config, acct cluster.Account, net *network.Network, k8s *cluster.Cluster,
-	baseTags map[string]string, bucketOnly bool,
+	baseTags map[string]string, bucketOnly bool, after pulumi.Resource,
 ) *storage.Args {
+	// Only the LLM layer has a platform pool; bucket-only storage has no
+	// CSI driver.
+	controllers := platformpool.NodeSelector()
 	args := &storage.Args{
 		Location: storage.Location{
 			Partition: acct.Partition,
@@ -309,7 +334,8 @@ func storageArgs(cfg *config.Config, acct cluster.Account, net *network.Network,
 		PrivateSubnetIDs:                net.PrivateSubnetIDs,
 		NodeSecurityGroupID:             k8s.ClusterSecurityGroupID,
 		Provider:                        k8s.Provider,
-		DependsOn:                       []pulumi.Resource{k8s.SystemNodes},
+		DependsOn:                       []pulumi.Resource{after},
+		ControllerNodeSelector:          controllers,
 		Tags:                            baseTags,
 		RoleNamePrefix:                  k8s.Name,
 	}
@@ -386,12 +412,12 @@ const (
 // modelPools puts each model's vLLM pods in an InferencePool whose picker
 // holds requests up to gateway.queueTimeoutSeconds and treats a replica as
 // full at the model's maxNumSeqs.
-func modelPools(cfg *config.Config, specs []models.Spec) []inference.Pool {
+func modelPools(cfg *config.Config, specs []models.Spec, nodeSelector map[string]string) []inference.Pool {
 	out := make([]inference.Pool, len(specs))
 	for i, s := range specs {
 		out[i] = inference.Pool{
 			Model: s.Name, Namespace: storage.Namespace, PodLabels: models.Labels(s.Name), Port: models.Port,
-			NodeSelector: map[string]string{cluster.SystemNodeLabelKey: cluster.SystemNodeLabelValue},
+			NodeSelector: nodeSelector,
 			Config: eppconfig.Config(eppconfig.Spec{
 				MaxNumSeqs: s.MaxNumSeqs, RequestTTLSeconds: cfg.Gateway.QueueTimeoutSeconds,
 				MaxQueuedRequests: pickerMaxQueuedRequests, MaxQueuedBytes: pickerMaxQueuedBytes,

@@ -59,7 +59,10 @@ type Args struct {
 	NodeSecurityGroupID pulumi.StringInput
 	// Provider is the cluster's Kubernetes provider.
 	Provider *kubernetes.Provider
-	// DependsOn holds what the CSI addon needs first (the system nodes).
+	// ControllerNodeSelector places the CSI driver's controller.
+	ControllerNodeSelector map[string]string
+	// DependsOn holds what the CSI addon needs first (the nodes its
+	// controller runs on: the platform pool).
 	DependsOn []pulumi.Resource
 	Tags      map[string]string
 	// RoleNamePrefix starts the IAM role names (the cluster name).
@@ -476,6 +479,9 @@ func newCSIDriver(ctx *pulumi.Context, name string, args *Args, tagged func(stri
 		ClusterName:  args.ClusterName,
 		AddonName:    pulumi.String("aws-efs-csi-driver"),
 		AddonVersion: pulumi.String(args.EFSCSIVersion),
+		// The controller on the platform pool; the node DaemonSet
+		// tolerates every taint and runs everywhere.
+		ConfigurationValues: pulumi.String(manifest.ControllerPlacement(args.ControllerNodeSelector)),
 		PodIdentityAssociations: awseks.AddonPodIdentityAssociationArray{
 			&awseks.AddonPodIdentityAssociationArgs{RoleArn: controller.Arn, ServiceAccount: pulumi.String(CSIControllerServiceAccount)},
 			&awseks.AddonPodIdentityAssociationArgs{RoleArn: node.Arn, ServiceAccount: pulumi.String(CSINodeServiceAccount)},
