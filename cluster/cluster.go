@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -297,7 +298,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	}
 	// CoreDNS is a Deployment: created before any node exists it would sit
 	// degraded and fail the addon's wait.
-	coreDNS, err := addon("coredns", addons.CoreDNS, "", nodeGroup)
+	coreDNS, err := addon("coredns", addons.CoreDNS, CoreDNSConfiguration(), nodeGroup)
 	if err != nil {
 		return nil, err
 	}
@@ -351,6 +352,19 @@ func NewCluster(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		return nil, err
 	}
 	return c, nil
+}
+
+// CoreDNSConfiguration keeps CoreDNS on the system nodes. The addon's
+// Deployment tolerates CriticalAddonsOnly but selects no nodes, so it could
+// land on a Karpenter node, and a consolidation that moved both replicas
+// would take the cluster's DNS with it; the coredns addon schema accepts
+// nodeSelector (published describe-addon-configuration output).
+func CoreDNSConfiguration() string {
+	b, err := json.Marshal(map[string]any{"nodeSelector": map[string]string{SystemNodeLabelKey: SystemNodeLabelValue}})
+	if err != nil {
+		panic(err) // a map of strings always marshals
+	}
+	return string(b)
 }
 
 // ControlPlaneLogGroup is the CloudWatch log group EKS writes control-plane

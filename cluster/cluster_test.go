@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"encoding/json"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -174,6 +175,14 @@ func TestSystemNodeGroup(t *testing.T) {
 			t.Errorf("node group %s = %v, want %v", path, got, want)
 		}
 	}
+	// Tainted: only Karpenter, CoreDNS and the node agents land here.
+	if v, _ := ng.Input("taints"); !reflect.DeepEqual(v, []any{map[string]any{"key": SystemTaintKey, "value": "true", "effect": "NO_SCHEDULE"}}) {
+		t.Errorf("node group taints = %v, want %s=true:NO_SCHEDULE", v, SystemTaintKey)
+	}
+	// CoreDNS stays on the tainted system nodes it tolerates.
+	if v := one(t, res, typeAddon, "llm-test-coredns").String("configurationValues"); v != `{"nodeSelector":{"`+SystemNodeLabelKey+`":"`+SystemNodeLabelValue+`"}}` {
+		t.Errorf("coredns configuration = %s, want a nodeSelector on the system nodes", v)
+	}
 	lt := one(t, res, "aws:ec2/launchTemplate:LaunchTemplate", "llm-test-system")
 	if v, _ := lt.Input("metadataOptions.httpTokens"); v != "required" {
 		t.Error("IMDSv2 not required")
@@ -189,6 +198,26 @@ func TestSystemNodeGroup(t *testing.T) {
 	}
 	if v, _ := lt.Input("blockDeviceMappings.1.ebs.volumeSize"); v != 50.0 {
 		t.Errorf("data volume = %v GiB, want 50", v)
+	}
+}
+
+// The AMI type follows the instance types' architecture: an x86 AMI on a
+// Graviton type fails the node group's create.
+func TestSystemAMIType(t *testing.T) {
+	t.Parallel()
+	for types, want := range map[string]string{
+		"t4g.medium": "BOTTLEROCKET_ARM_64", "m7g.large": "BOTTLEROCKET_ARM_64", "c6gn.xlarge": "BOTTLEROCKET_ARM_64",
+		"m7i.large": "BOTTLEROCKET_x86_64", "t3.medium": "BOTTLEROCKET_x86_64", "m7a.large": "BOTTLEROCKET_x86_64",
+	} {
+		if got := SystemAMIType([]string{types}); got != want {
+			t.Errorf("SystemAMIType(%s) = %s, want %s", types, got, want)
+		}
+	}
+	args := testArgs()
+	args.SystemNodes.InstanceTypes = []string{"t4g.medium"}
+	ng := one(t, renderCluster(t, args), typeNodeGrp, "llm-test-system")
+	if v, _ := ng.Input("amiType"); v != "BOTTLEROCKET_ARM_64" {
+		t.Errorf("t4g.medium node group amiType = %v", v)
 	}
 }
 

@@ -207,3 +207,20 @@ func TestAlertReceiverNeedsTheWebhookURL(t *testing.T) {
 		})
 	}
 }
+
+func TestArchitecture(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"t4g": ArchARM64, "t4g.medium": ArchARM64, "m7g.large": ArchARM64, "m8g": ArchARM64, "c6gn.xlarge": ArchARM64,
+		"r8gd": ArchARM64, "im4gn.large": ArchARM64, "x2gd": ArchARM64, "a1.large": ArchARM64,
+		"m7i": ArchAMD64, "m7i.large": ArchAMD64, "m7a.large": ArchAMD64, "t3.medium": ArchAMD64, "g4dn.xlarge": ArchAMD64,
+		"c5n.large": ArchAMD64, "m6idn.large": ArchAMD64,
+	} {
+		if got := Architecture(in); got != want {
+			t.Errorf("Architecture(%q) = %s, want %s", in, got, want)
+		}
+	}
+	if got := Architectures([]string{"m7i", "m7g", "m8g", "m7a"}); !slices.Equal(got, []string{ArchAMD64, ArchARM64}) {
+		t.Errorf("Architectures = %v", got)
+	}
+}

@@ -75,10 +75,13 @@ func DefaultGPU() GPU {
 // DefaultPlatformNodes is the platformNodes key when the stack does not set it.
 func DefaultPlatformNodes() PlatformNodes {
 	return PlatformNodes{
-		// General-purpose Graviton (Graviton3 and 4): the platform's images
-		// all publish arm64 (versions.Images), and Graviton costs about 20%
-		// less than the x86 instance of the same size.
-		InstanceFamilies: []string{"m7g", "m8g"},
+		// General-purpose Graviton (Graviton3 and 4): every platform image
+		// but one publishes arm64 (versions.PlatformImages), and Graviton
+		// costs about 20% less than the x86 instance of the same size. The
+		// endpoint picker's image is amd64 only, so one x86 family is
+		// allowed for the pickers (pinned to amd64); Karpenter fills the
+		// rest of that node with whatever fits.
+		InstanceFamilies: []string{"m7g", "m8g", "m7i"},
 		// From 2 vCPU / 8 GiB (29 pods) up: medium allows 8 pods, which the
 		// node agents nearly fill.
 		InstanceSizes: []string{"large", "xlarge", "2xlarge"},

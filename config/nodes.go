@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+
+	"github.com/llm-platform/llm-platform/versions"
 )
 
 // PlatformNodes configures the Karpenter pool the platform services run on
@@ -100,6 +102,12 @@ func (c *Config) validatePlatformNodes(errs *Errors) {
 			// credits (or throttled) all the time.
 			errs.add(key, f, "burstable families are refused for a pool Karpenter packs full; use general-purpose families (m7g, m8g)")
 		}
+	}
+	// The endpoint pickers run on this pool (with the LLM layer), pinned
+	// to an architecture their image is built for.
+	if c.LLMLayer() && !versions.PublishesARM64(versions.EndpointPickerImage) && !slices.Contains(Architectures(p.InstanceFamilies), ArchAMD64) {
+		errs.add("platformNodes.instanceFamilies", p.InstanceFamilies,
+			"lists no amd64 family, but the endpoint picker image %s is published for amd64 only: add one (like m7i)", versions.EndpointPickerImage)
 	}
 	if len(p.InstanceSizes) == 0 {
 		errs.add("platformNodes.instanceSizes", p.InstanceSizes, "must list at least one size")

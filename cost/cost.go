@@ -68,6 +68,15 @@ func Monthly(c *config.Config) Estimate {
 		e.Notes = append(e.Notes, "control-plane logs are billed by CloudWatch Logs per GB ingested and stored, and are not priced")
 	}
 	if c.LLMLayer() {
+		if pool, ok := PlatformPool(c); ok {
+			add("Platform pool (Karpenter)", pool.HourlyUSD*HoursPerMonth, pool.CeilingHourlyUSD*HoursPerMonth,
+				fmt.Sprintf("%s for %.1f vCPU / %.1f GiB of platform requests; max at platformNodes.cpuLimit %d vCPUs",
+					pool.describe(), float64(pool.Requests.CPUMilli)/1000, float64(pool.Requests.MemoryMiB)/1024, c.PlatformNodes.CPULimit))
+			vol := float64(4+c.PlatformNodes.DataVolumeGiB) * GP3PerGiBMonth
+			add("Platform node volumes", float64(len(pool.Nodes))*vol, float64(pool.CeilingNodes)*vol, fmt.Sprintf("%d GiB gp3 per node", 4+c.PlatformNodes.DataVolumeGiB))
+		} else {
+			e.Notes = append(e.Notes, "no priced platformNodes instance type: the platform pool is not priced")
+		}
 		nlb := NLBHourly * HoursPerMonth
 		add("Network Load Balancer", nlb, nlb, "before capacity units")
 		var idleGPU, maxGPU, idleVol, maxVol, weights float64

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/llm-platform/llm-platform/config"
+	"github.com/llm-platform/llm-platform/sizing"
 )
 
 func parse(t *testing.T, values map[string]string) *config.Config {
@@ -108,5 +109,77 @@ func TestGPUNodeVolumesPriceTheSOCIVolume(t *testing.T) {
 	g.SOCIParallelPull = true
 	if extra := GPUNodeVolumesMonthly(g) - plain; math.Abs(extra-100) > 1e-9 {
 		t.Errorf("SOCI adds %.2f a month, want 100.00", extra)
+	}
+}
+
+// Issue 20's target: a two-zone, single-NAT stack without the LLM layer
+// idles at or below $170 a month, and has no platform pool to pay for.
+func TestBaseStackIdlesAtOrBelow170(t *testing.T) {
+	t.Parallel()
+	base := Monthly(parse(t, map[string]string{"network": `{"nat": "single", "azCount": 2}`}))
+	if base.IdleUSD > 170 {
+		t.Errorf("base stack idles at $%.2f a month, want at most $170:\n%s", base.IdleUSD, Table(base))
+	}
+	if _, ok := line(base, "Platform pool (Karpenter)"); ok {
+		t.Error("the base stack prices a platform pool it does not create")
+	}
+	if l, _ := line(base, "System nodes"); math.Abs(l.IdleUSD-2*0.0336*730) > 0.01 {
+		t.Errorf("system nodes = $%.2f, want 2 x t4g.medium", l.IdleUSD)
+	}
+}
+
+// The platform pool holds the platform's requests: its nodes offer at
+// least what the pods ask plus the DaemonSets on each node, and the
+// amd64-only pickers get an amd64 node.
+func TestPlatformPoolHoldsItsPods(t *testing.T) {
+	t.Parallel()
+	cfg := parse(t, map[string]string{
+		"llm":     `{"enabled": true}`,
+		"gateway": `{"clients": [{"name": "a", "tokensPerHour": 1000}]}`,
+		"models": `[{"name": "m", "hfRepo": "o/m", "revision": "0123456789abcdef0123456789abcdef01234567", "paramsBillions": 7.6,
+		            "quantization": "awq", "minReplicas": 0, "maxReplicas": 3}]`,
+	})
+	pool, ok := PlatformPool(cfg)
+	if !ok {
+		t.Fatal("the default platform pool is not priced")
+	}
+	var cpu, mem, price float64
+	amd := false
+	for _, n := range pool.Nodes {
+		c, m := Instances[n].Allocatable()
+		per := sizing.PerNode(cfg.ObservabilityLayer())
+		cpu += float64(c - per.CPUMilli)
+		mem += float64(m - per.MemoryMiB)
+		price += InstanceHourly[n]
+		amd = amd || config.Architecture(n) == config.ArchAMD64
+	}
+	if cpu < float64(pool.Requests.CPUMilli) || mem < float64(pool.Requests.MemoryMiB) {
+		t.Errorf("nodes %v offer %.0fm / %.0fMi, less than the requests %+v", pool.Nodes, cpu, mem, pool.Requests)
+	}
+	if !amd {
+		t.Errorf("nodes %v: no amd64 node for the endpoint picker (amd64-only image)", pool.Nodes)
+	}
+	if math.Abs(price-pool.HourlyUSD) > 1e-9 {
+		t.Errorf("pool price %v is not the sum of its nodes' %v", pool.HourlyUSD, price)
+	}
+	// More models mean more pickers: the pool does not shrink.
+	cfg.Models = append(cfg.Models, cfg.Models[0], cfg.Models[0], cfg.Models[0], cfg.Models[0])
+	bigger, _ := PlatformPool(cfg)
+	if bigger.HourlyUSD < pool.HourlyUSD || bigger.Requests.CPUMilli <= pool.Requests.CPUMilli {
+		t.Errorf("five models: pool %+v, one model: %+v", bigger, pool)
+	}
+}
+
+// Allocatable follows Bottlerocket's reservations as Karpenter models
+// them: a t4g.medium keeps about 3.2 GiB for pods.
+func TestAllocatable(t *testing.T) {
+	t.Parallel()
+	cpu, mem := Instances["t4g.medium"].Allocatable()
+	if cpu != 1930 || mem < 3200 || mem > 3300 {
+		t.Errorf("t4g.medium allocatable = %dm / %dMi, want 1930m / about 3246Mi", cpu, mem)
+	}
+	cpu, _ = Instances["m7g.2xlarge"].Allocatable()
+	if cpu != 8000-90 {
+		t.Errorf("m7g.2xlarge allocatable CPU = %dm, want 7910m", cpu)
 	}
 }

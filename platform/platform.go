@@ -192,7 +192,8 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 	// Each model behind its InferencePool and endpoint picker, which holds
 	// its requests while it wakes; the served names routed to the pools.
 	pools, err := inference.NewPools(ctx, k8s.Name+"-inference", &inference.Args{
-		Pools:               modelPools(cfg, specs, onPlatform),
+		// The picker image is amd64 only: NodeSelectorFor pins it there.
+		Pools:               modelPools(cfg, specs, platformpool.NodeSelectorFor(versions.EndpointPickerImage)),
 		Routes:              modelRoutes(specs),
 		Provider:            k8s.Provider,
 		DependsOn:           []pulumi.Resource{gw.InferenceCRDs, modelStore.NamespaceResource, platformNodes.NodePool},

@@ -25,6 +25,7 @@ import (
 	"github.com/llm-platform/llm-platform/config"
 	"github.com/llm-platform/llm-platform/manifest"
 	"github.com/llm-platform/llm-platform/nodeclass"
+	"github.com/llm-platform/llm-platform/versions"
 )
 
 // PoolName names the NodePool and its EC2NodeClass; nodes carry it as
@@ -39,6 +40,18 @@ const TerminationGracePeriod = "1h"
 // NodeSelector is the label a platform service selects to land on the pool.
 func NodeSelector() map[string]string {
 	return map[string]string{cluster.SystemNodeLabelKey: PoolName}
+}
+
+// NodeSelectorFor is the node selector of a platform workload running
+// image: the pool's label, plus kubernetes.io/arch amd64 when the image
+// publishes no arm64 build (versions.PlatformImages), so Karpenter puts it
+// on one of the pool's x86 types (config validation requires one).
+func NodeSelectorFor(image string) map[string]string {
+	sel := NodeSelector()
+	if !versions.PublishesARM64(image) {
+		sel["kubernetes.io/arch"] = config.ArchAMD64
+	}
+	return sel
 }
 
 // Spec is what the pool's two objects need to know.

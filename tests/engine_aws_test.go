@@ -79,7 +79,8 @@ func (e *engine) checkLayerOffOn(ctx context.Context, st auto.Stack) error {
 	if b := find(off, modelBucket); b == nil || !b.Protect || b.ID != bucket.ID {
 		errs = append(errs, fmt.Errorf("llm.enabled false: the bucket in the stack is %+v, want the same one, protected", b))
 	}
-	for _, gone := range []resourceKey{fileSystem, modelDeploy, nodePool, egNamespace} {
+	// The base stack has no platform pool: nothing of it needs one.
+	for _, gone := range []resourceKey{fileSystem, modelDeploy, nodePool, egNamespace, platformNodePool, platformNodeClass} {
 		if find(off, gone) != nil {
 			errs = append(errs, fmt.Errorf("llm.enabled false left %s in the stack", gone))
 		}
@@ -95,9 +96,11 @@ func (e *engine) checkLayerOffOn(ctx context.Context, st auto.Stack) error {
 	if _, _, err := e.up(ctx, st); err != nil {
 		return errors.Join(append(errs, fmt.Errorf("llm.enabled true again: %w", err))...)
 	}
-	attached := false
+	attached, poolCreated := false, false
 	for _, c := range e.cloud.Calls(mark) {
 		switch {
+		case c.Op == "Create" && c.Type == platformNodePool.Type && c.Name == platformNodePool.Name && !c.Preview:
+			poolCreated = true
 		case c.Op == "Create" && c.Type == modelBucket.Type:
 			errs = append(errs, fmt.Errorf("llm.enabled true again created the bucket again"))
 		case c.Op == "Create" && c.Type == fileSystem.Type && !c.Preview:
@@ -111,6 +114,9 @@ func (e *engine) checkLayerOffOn(ctx context.Context, st auto.Stack) error {
 	}
 	if !attached {
 		errs = append(errs, fmt.Errorf("llm.enabled true again: no S3 Files file system was created on the kept bucket"))
+	}
+	if !poolCreated {
+		errs = append(errs, fmt.Errorf("llm.enabled true again: the platform NodePool was not created"))
 	}
 	return errors.Join(errs...)
 }

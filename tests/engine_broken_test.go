@@ -3,6 +3,7 @@ package tests
 import (
 	"context"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -125,35 +126,23 @@ func TestEngineScenariosCatchBrokenPrograms(t *testing.T) {
 		},
 		want: "destroy --exclude-protected removed the model bucket from the stack",
 	}, {
-		name: "GPU pool without its dependency on Karpenter",
-		// The engine ignores dependsOn edits from stack transforms (it keeps
-		// the dependencies the SDK sent), so the edge is dropped in the SDK,
-		// before it computes them: the options are rebuilt from the parent
-		// and provider alone.
-		program: func(ctx *pulumi.Context) error {
-			err := ctx.RegisterStackTransformation(func(args *pulumi.ResourceTransformationArgs) *pulumi.ResourceTransformationResult {
-				if args.Type != nodePool.Type && args.Type != nodeClass.Type {
-					return nil
-				}
-				o, err := pulumi.NewResourceOptions(args.Opts...)
-				if err != nil {
-					return nil
-				}
-				return &pulumi.ResourceTransformationResult{
-					Props: args.Props,
-					Opts:  []pulumi.ResourceOption{pulumi.Parent(o.Parent), pulumi.Provider(o.Provider)},
-				}
-			})
-			if err != nil {
-				return err
-			}
-			return platform.Program(ctx)
-		},
+		name:    "GPU pool without its dependency on Karpenter",
+		program: withoutDependencies(nodePool, nodeClass),
 		scenario: func(t *testing.T, ctx context.Context, e *engine, st auto.Stack) error {
 			setupUp(t, ctx, e, st)
 			return e.checkFullTeardown(ctx, st)
 		},
 		want: "teardown: " + karpenter.String() + " was deleted before (or while) " + nodePool.String(),
+	}, {
+		// Issue 20: the platform pool, like the GPU pool, must go while
+		// Karpenter can still terminate its nodes.
+		name:    "platform pool without its dependency on Karpenter",
+		program: withoutDependencies(platformNodePool, platformNodeClass),
+		scenario: func(t *testing.T, ctx context.Context, e *engine, st auto.Stack) error {
+			setupUp(t, ctx, e, st)
+			return e.checkFullTeardown(ctx, st)
+		},
+		want: "teardown: " + karpenter.String() + " was deleted before (or while) " + platformNodePool.String(),
 	}, {
 		name: "storage.importExisting ignored",
 		program: withOptions(map[string]func(*pulumi.ResourceOptions){
@@ -312,6 +301,33 @@ func withExtra(extra pulumi.RunFunc) pulumi.RunFunc {
 			return err
 		}
 		return extra(ctx)
+	}
+}
+
+// withoutDependencies runs the program with the given resources declared
+// without their dependencies. The engine ignores dependsOn edits from
+// stack transforms (it keeps the dependencies the SDK sent), so the edge
+// is dropped in the SDK, before it computes them: the options are rebuilt
+// from the parent and provider alone.
+func withoutDependencies(keys ...resourceKey) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		err := ctx.RegisterStackTransformation(func(args *pulumi.ResourceTransformationArgs) *pulumi.ResourceTransformationResult {
+			if !slices.Contains(keys, resourceKey{args.Type, args.Name}) {
+				return nil
+			}
+			o, err := pulumi.NewResourceOptions(args.Opts...)
+			if err != nil {
+				return nil
+			}
+			return &pulumi.ResourceTransformationResult{
+				Props: args.Props,
+				Opts:  []pulumi.ResourceOption{pulumi.Parent(o.Parent), pulumi.Provider(o.Provider)},
+			}
+		})
+		if err != nil {
+			return err
+		}
+		return platform.Program(ctx)
 	}
 }
 

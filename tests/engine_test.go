@@ -406,12 +406,16 @@ func keyOf(urn string) resourceKey {
 
 // Resources the destroy-order and config-change scenarios name.
 var (
-	nodePool    = resourceKey{"kubernetes:karpenter.sh/v1:NodePool", "gpu-l4-nodepool"}
-	nodeClass   = resourceKey{"kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", "gpu-l4-nodeclass"}
-	karpenter   = resourceKey{"kubernetes:helm.sh/v3:Release", "llm-platform-dev-karpenter"}
-	systemNodes = resourceKey{"aws:eks/nodeGroup:NodeGroup", "llm-platform-dev-system"}
-	eksCluster  = resourceKey{"aws:eks/cluster:Cluster", "llm-platform-dev-eksCluster"}
-	modelBucket = resourceKey{"aws:s3/bucket:Bucket", "llm-platform-dev-models-bucket"}
+	nodePool  = resourceKey{"kubernetes:karpenter.sh/v1:NodePool", "gpu-l4-nodepool"}
+	nodeClass = resourceKey{"kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", "gpu-l4-nodeclass"}
+	karpenter = resourceKey{"kubernetes:helm.sh/v3:Release", "llm-platform-dev-karpenter"}
+	// The platform services' pool, and a service on it.
+	platformNodePool  = resourceKey{"kubernetes:karpenter.sh/v1:NodePool", "platform-nodepool"}
+	platformNodeClass = resourceKey{"kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", "platform-nodeclass"}
+	kedaRelease       = resourceKey{"kubernetes:helm.sh/v3:Release", "llm-platform-dev-models-keda"}
+	systemNodes       = resourceKey{"aws:eks/nodeGroup:NodeGroup", "llm-platform-dev-system"}
+	eksCluster        = resourceKey{"aws:eks/cluster:Cluster", "llm-platform-dev-eksCluster"}
+	modelBucket       = resourceKey{"aws:s3/bucket:Bucket", "llm-platform-dev-models-bucket"}
 )
 
 // Scenario 1. A preview of a fresh stack plans only creates, changes
@@ -679,6 +683,11 @@ var deleteOrder = [][2]resourceKey{
 	{egNamespace, eksCluster},
 	{nodePool, karpenter},
 	{nodeClass, karpenter},
+	// The platform pool goes while Karpenter runs (it drains and
+	// terminates the pool's nodes), after the services that run on it.
+	{platformNodePool, karpenter},
+	{platformNodeClass, karpenter},
+	{kedaRelease, platformNodePool},
 	{karpenter, systemNodes},
 	{karpenter, eksCluster},
 	{systemNodes, eksCluster},
