@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/llm-platform/llm-platform/coldstart"
 	"github.com/llm-platform/llm-platform/config"
@@ -60,6 +61,9 @@ func Monthly(c *config.Config) Estimate {
 		add("System nodes", idle, max, fmt.Sprintf("%d to %d x %s", sn.DesiredSize, sn.MaxSize, sn.InstanceTypes[0]))
 	} else {
 		e.Notes = append(e.Notes, fmt.Sprintf("no price for system instance type %s", sn.InstanceTypes[0]))
+	}
+	if strings.HasPrefix(sn.InstanceTypes[0], "t") {
+		e.Notes = append(e.Notes, fmt.Sprintf("%s system nodes are burstable (unlimited mode, the default): CPU above the baseline, averaged over 24 h, is billed as surplus credits and is not priced", sn.InstanceTypes[0]))
 	}
 	volume := float64(4+sn.DiskSizeGiB) * GP3PerGiBMonth
 	add("System node volumes", float64(sn.DesiredSize)*volume, float64(sn.MaxSize)*volume, fmt.Sprintf("%d GiB gp3 each", 4+sn.DiskSizeGiB))

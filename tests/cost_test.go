@@ -10,7 +10,7 @@ import (
 )
 
 // The README's cost tables are exactly what `make render` prints for the
-// base-only and dev stacks.
+// base-only stacks and the dev stack.
 func TestREADMECostTablesMatchEstimates(t *testing.T) {
 	t.Parallel()
 	b, err := os.ReadFile(projectDir + "/README.md")
@@ -18,7 +18,7 @@ func TestREADMECostTablesMatchEstimates(t *testing.T) {
 		t.Fatal(err)
 	}
 	readme := string(b)
-	for marker, stack := range map[string]string{"base": stacks["base"], "dev": "dev"} {
+	for marker, stack := range map[string]string{"base": stacks["base"], "base-small": "testdata/stacks/base-small.yaml", "dev": "dev"} {
 		cfg, err := render.ParseConfig(loadStack(t, stack))
 		if err != nil {
 			t.Fatal(err)
