@@ -65,8 +65,8 @@ var (
 	AIGatewayController = Resources{100, 128, 512}
 )
 
-// Endpoint pickers (one per model). The chart asks 4 CPUs and 8 GiB, for
-// high request rates; one picker of a few replicas scores a handful of
+// EndpointPicker is each model's endpoint picker. The chart asks 4 CPUs
+// and 8 GiB, for high request rates; one picker of a few replicas scores a handful of
 // endpoints per request, and its queue holds at most 256 MiB of bodies
 // (platform.pickerMaxQueuedBytes) within the limit.
 var EndpointPicker = Resources{250, 512, 2048}

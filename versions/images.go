@@ -20,7 +20,7 @@ type Image struct {
 
 // PlatformImages are the images of every platform-pool workload. All but
 // the endpoint picker publish arm64, so the pool defaults to Graviton and
-// the picker alone is pinned to amd64 (platform.PickerNodeSelector).
+// the picker alone is pinned to amd64 (platformpool.NodeSelectorFor).
 var PlatformImages = []Image{
 	{"docker.io/envoyproxy/gateway:" + EnvoyGatewayVersion, true,
 		"envoyproxy/gateway " + EnvoyGatewayVersion + " tools/make/image.mk IMAGE_PLATFORMS linux_amd64 linux_arm64, pushed multi-arch by .github/workflows/release.yaml; also the certgen Job and the Envoy pods' shutdown manager"},
