@@ -227,7 +227,13 @@ func NewGateway(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	if err != nil {
 		return nil, err
 	}
-	gateway, err := apply("gateway", GatewayObject(args.Listener), pulumi.DependsOn([]pulumi.Resource{class, proxy}))
+	// Before the Gateway: the AI Gateway reads it when it admits an Envoy
+	// pod (gatewayconfig.go).
+	extProcConfig, err := apply("gateway-config", GatewayConfigObject())
+	if err != nil {
+		return nil, err
+	}
+	gateway, err := apply("gateway", GatewayObject(args.Listener), pulumi.DependsOn([]pulumi.Resource{class, proxy, extProcConfig}))
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/llm-platform/llm-platform/manifest"
+	"github.com/llm-platform/llm-platform/sizing"
 )
 
 // Names of the gateway's Kubernetes objects.
@@ -57,6 +58,10 @@ const (
 	envoyGatewayNamespace = EnvoyNamespace
 	aiGatewayNamespace    = "envoy-ai-gateway-system"
 	aiGatewayController   = "ai-gateway-controller"
+	// ShutdownManagerContainer is what Envoy Gateway v1.8.3 names the drain
+	// sidecar of each Envoy pod (internal/infrastructure/kubernetes/proxy/
+	// resource.go).
+	ShutdownManagerContainer = "shutdown-manager"
 )
 
 // Listener describes how the load balancer is exposed.
@@ -149,14 +154,10 @@ func EnvoyProxyObject(l Listener) map[string]any {
 				"type": "Kubernetes",
 				"kubernetes": map[string]any{
 					"envoyDeployment": map[string]any{
-						"replicas": 2,
-						"pod":      map[string]any{"nodeSelector": manifest.Map(l.NodeSelector)},
-						"container": map[string]any{
-							"resources": map[string]any{
-								"requests": map[string]any{"cpu": "250m", "memory": "256Mi"},
-								"limits":   map[string]any{"memory": "1Gi"},
-							},
-						},
+						"replicas":  2,
+						"pod":       map[string]any{"nodeSelector": manifest.Map(l.NodeSelector)},
+						"container": map[string]any{"resources": sizing.Envoy.Values()},
+						"patch":     shutdownManagerPatch(),
 					},
 					"envoyPDB":     map[string]any{"minAvailable": 1},
 					"envoyService": service,
@@ -166,17 +167,46 @@ func EnvoyProxyObject(l Listener) map[string]any {
 	}
 }
 
+// shutdownManagerPatch sizes the shutdown-manager container Envoy
+// Gateway adds to every Envoy pod. EnvoyProxy has no field for it: v1.8.3
+// hard-codes its resources (internal/infrastructure/kubernetes/proxy/
+// resource.go, container "shutdown-manager" with
+// DefaultShutdownManagerContainerResourceRequirements: requests only), then
+// applies envoyDeployment.patch to the Deployment it built
+// (resource_provider.go, utils.MergeWithPatch; internal/utils/merge.go
+// runs strategicpatch.StrategicMergePatch against appsv1.Deployment, so
+// containers merge by name and the envoy container is left alone). The
+// value is an inline object: the CRD rejects a string of JSON
+// (api/v1alpha1/shared_types.go, KubernetesPatchSpec). Envoy Gateway's own
+// test case "shutdown-manager" (proxy/resource_provider_test.go, tag
+// v1.8.3) patches the same container's resources this way.
+func shutdownManagerPatch() map[string]any {
+	return map[string]any{
+		"type": "StrategicMerge",
+		"value": map[string]any{"spec": map[string]any{"template": map[string]any{"spec": map[string]any{
+			"containers": []any{map[string]any{
+				"name":      ShutdownManagerContainer,
+				"resources": sizing.ShutdownManager.Values(),
+			}},
+		}}}},
+	}
+}
+
 // GatewayObject is the Gateway with one HTTP listener. The waitFor
 // annotation makes `pulumi up` wait until the load balancer has an address,
-// so the endpoint output is real.
+// so the endpoint output is real; the gateway-config one names the
+// GatewayConfig that sizes the AI Gateway's sidecar (gatewayconfig.go).
 func GatewayObject(l Listener) map[string]any {
 	return map[string]any{
 		"apiVersion": "gateway.networking.k8s.io/v1",
 		"kind":       "Gateway",
 		"metadata": map[string]any{
-			"name":        GatewayName,
-			"namespace":   Namespace,
-			"annotations": map[string]any{"pulumi.com/waitFor": "jsonpath={.status.addresses[0].value}"},
+			"name":      GatewayName,
+			"namespace": Namespace,
+			"annotations": map[string]any{
+				"pulumi.com/waitFor":       "jsonpath={.status.addresses[0].value}",
+				GatewayConfigAnnotationKey: GatewayConfigName,
+			},
 		},
 		"spec": map[string]any{
 			"gatewayClassName": ClassName,
@@ -345,7 +375,17 @@ func EnvoyGatewayValues(nodeSelector map[string]string, redisURL string) map[str
 		"deployment": map[string]any{
 			"replicas": 2,
 			"pod":      map[string]any{"nodeSelector": manifest.Map(nodeSelector)},
+			// Stated, though equal to the chart's default (Helm would
+			// merge a partial map into it: values.tmpl.yaml).
+			"envoyGateway": map[string]any{"resources": sizing.EnvoyGatewayController.Values()},
 		},
+		// The pre-install hook Job that writes the control plane's
+		// certificates (templates/certgen.yaml): its own nodeSelector, not
+		// the Deployment's, and no resources by default.
+		"certgen": map[string]any{"job": map[string]any{
+			"nodeSelector": manifest.Map(nodeSelector),
+			"resources":    sizing.Certgen.Values(),
+		}},
 		"podDisruptionBudget": map[string]any{"minAvailable": 1},
 	}
 }
@@ -358,6 +398,7 @@ func AIGatewayValues(nodeSelector map[string]string) map[string]any {
 	return map[string]any{
 		"controller": map[string]any{
 			"nodeSelector":                   manifest.Map(nodeSelector),
+			"resources":                      sizing.AIGatewayController.Values(),
 			"metricsRequestHeaderAttributes": ClientIDHeader + ":client.id",
 		},
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/llm-platform/llm-platform/manifest"
+	"github.com/llm-platform/llm-platform/sizing"
 	"github.com/llm-platform/llm-platform/versions"
 )
 
@@ -118,8 +119,8 @@ func newCounterStore(ctx *pulumi.Context, name string, nodeSelector map[string]s
 						Args:  pulumi.ToStringArray([]string{"/etc/redis/redis.conf"}),
 						Ports: corev1.ContainerPortArray{&corev1.ContainerPortArgs{Name: pulumi.String("redis"), ContainerPort: pulumi.Int(redisPort)}},
 						Resources: &corev1.ResourceRequirementsArgs{
-							Requests: pulumi.StringMap{"cpu": pulumi.String("50m"), "memory": pulumi.String("64Mi")},
-							Limits:   pulumi.StringMap{"memory": pulumi.String("256Mi")},
+							Requests: pulumi.ToStringMap(sizing.Redis.Requests()),
+							Limits:   pulumi.ToStringMap(sizing.Redis.Limits()),
 						},
 						ReadinessProbe: &corev1.ProbeArgs{TcpSocket: &corev1.TCPSocketActionArgs{Port: pulumi.Int(redisPort)}},
 						SecurityContext: &corev1.SecurityContextArgs{
@@ -196,15 +197,22 @@ func RedisNetworkPolicyObject() map[string]any {
 // service: its Redis password from the Secret in its namespace, read by
 // envoyproxy/ratelimit from REDIS_AUTH (Envoy Gateway merges these env vars
 // into the ones it sets: internal/infrastructure/kubernetes/resource/
-// resource.go, ExpectedContainerEnv), and its pods on the platform pool.
+// resource.go, ExpectedContainerEnv), its pods on the platform pool, and
+// its resources (Envoy Gateway's default, applied whenever
+// container.resources is unset, is 100m / 512Mi with no limit:
+// api/v1alpha1/envoygateway_helpers.go, GetEnvoyGatewayKubeProvider, and
+// kubernetes_helpers.go, defaultKubernetesDeploymentSpec; v1.8.3).
 func rateLimitDeployment(nodeSelector map[string]string) map[string]any {
 	return map[string]any{
 		"pod": map[string]any{"nodeSelector": manifest.Map(nodeSelector)},
-		"container": map[string]any{"env": []any{map[string]any{
-			"name": "REDIS_AUTH",
-			"valueFrom": map[string]any{"secretKeyRef": map[string]any{
-				"name": RedisAuthSecret, "key": RedisAuthKey,
+		"container": map[string]any{
+			"env": []any{map[string]any{
+				"name": "REDIS_AUTH",
+				"valueFrom": map[string]any{"secretKeyRef": map[string]any{
+					"name": RedisAuthSecret, "key": RedisAuthKey,
+				}},
 			}},
-		}}},
+			"resources": sizing.RateLimit.Values(),
+		},
 	}
 }

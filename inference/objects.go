@@ -6,6 +6,7 @@ import (
 	"maps"
 
 	"github.com/llm-platform/llm-platform/manifest"
+	"github.com/llm-platform/llm-platform/sizing"
 	"github.com/llm-platform/llm-platform/versions"
 )
 
@@ -147,8 +148,9 @@ func InferencePoolObject(p Pool) map[string]any {
 //     queued requests, which a move would fail (it has no second replica
 //     to take over, see replicas); an expired node still drains it after
 //     platformpool.TerminationGracePeriod;
-//   - resources: requests sized for one pool of a few replicas (the chart
-//     asks 4 CPUs and 8 GiB, sized for "high QPS", a whole platform node);
+//   - resources: package sizing's EndpointPicker, for one pool of a few
+//     replicas (the chart asks 4 CPUs and 8 GiB, sized for "high QPS", a
+//     whole platform node);
 //   - imagePullPolicy: IfNotPresent, not the chart's Always: the image is a
 //     release tag, and a restart of the one picker (Recreate) should neither
 //     wait on the registry nor fail when it cannot be reached;
@@ -279,10 +281,7 @@ func eppDeployment(p Pool) map[string]any {
 							map[string]any{"name": "NAMESPACE", "valueFrom": map[string]any{"fieldRef": map[string]any{"fieldPath": "metadata.namespace"}}},
 							map[string]any{"name": "POD_NAME", "valueFrom": map[string]any{"fieldRef": map[string]any{"fieldPath": "metadata.name"}}},
 						},
-						"resources": map[string]any{
-							"requests": map[string]any{"cpu": "250m", "memory": "512Mi"},
-							"limits":   map[string]any{"memory": "2Gi"},
-						},
+						"resources": sizing.EndpointPicker.Values(),
 						"securityContext": map[string]any{
 							"allowPrivilegeEscalation": false,
 							"readOnlyRootFilesystem":   true,

@@ -15,6 +15,7 @@ import (
 
 	"github.com/llm-platform/llm-platform/coldstart"
 	"github.com/llm-platform/llm-platform/manifest"
+	"github.com/llm-platform/llm-platform/sizing"
 	"github.com/llm-platform/llm-platform/versions"
 )
 
@@ -167,9 +168,22 @@ func NewModels(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Reso
 }
 
 // KEDAValues run KEDA on the platform pool with its operator metrics on.
+// The chart's three Deployments (operator, metrics API server, admission
+// webhooks) take the global nodeSelector when their own is empty, and
+// resources.<component> (kedacore/charts keda/templates/{manager,
+// metrics-server,webhooks}/deployment.yaml, tag v2.20.2). Helm merges
+// these resources into the chart's defaults key by key, so each keeps the
+// chart's 1-CPU limit (values.yaml, resources): only an explicit null
+// would drop it, and nothing here shows a null survives Pulumi and Helm's
+// coalescing. A CPU limit of a whole core is harmless at these requests.
 func KEDAValues(platformNodeSelector map[string]string) map[string]any {
 	return map[string]any{
 		"nodeSelector": manifest.Map(platformNodeSelector),
+		"resources": map[string]any{
+			"operator":     sizing.KEDAOperator.Values(),
+			"metricServer": sizing.KEDAMetricsServer.Values(),
+			"webhooks":     sizing.KEDAWebhooks.Values(),
+		},
 		"prometheus": map[string]any{
 			"operator":     map[string]any{"enabled": true},
 			"metricServer": map[string]any{"enabled": true},
@@ -232,8 +246,8 @@ func newInferenceService(ctx *pulumi.Context, s Spec, args *Args, keda, hfSecret
 						Env:             env,
 						SecurityContext: containerSecurity(),
 						Resources: &corev1.ResourceRequirementsArgs{
-							Requests: pulumi.StringMap{"cpu": pulumi.String("500m"), "memory": pulumi.String("1Gi")},
-							Limits:   pulumi.StringMap{"memory": pulumi.String("4Gi")},
+							Requests: pulumi.ToStringMap(sizing.Preload.Requests()),
+							Limits:   pulumi.ToStringMap(sizing.Preload.Limits()),
 						},
 						VolumeMounts: corev1.VolumeMountArray{
 							&corev1.VolumeMountArgs{Name: pulumi.String("models"), MountPath: pulumi.String(MountPath)},

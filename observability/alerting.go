@@ -1,6 +1,10 @@
 package observability
 
-import "path"
+import (
+	"path"
+
+	"github.com/llm-platform/llm-platform/sizing"
+)
 
 // Alert receivers (observability.alerts.receiver).
 const (
@@ -38,7 +42,7 @@ const (
 func alertmanagerValues(a *Args, nodeSelector map[string]any) map[string]any {
 	spec := map[string]any{
 		"nodeSelector": nodeSelector,
-		"resources":    map[string]any{"requests": map[string]any{"cpu": "20m", "memory": "64Mi"}},
+		"resources":    sizing.Alertmanager.Values(),
 	}
 	out := map[string]any{"alertmanagerSpec": spec}
 	if !a.sendsAlerts() {

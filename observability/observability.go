@@ -15,6 +15,7 @@ import (
 
 	"github.com/llm-platform/llm-platform/iampolicy"
 	"github.com/llm-platform/llm-platform/manifest"
+	"github.com/llm-platform/llm-platform/sizing"
 	"github.com/llm-platform/llm-platform/tags"
 	"github.com/llm-platform/llm-platform/versions"
 )
@@ -248,10 +249,7 @@ func KubePrometheusStackValues(a *Args) map[string]any {
 			"podMonitorSelectorNilUsesHelmValues":     false,
 			"ruleSelectorNilUsesHelmValues":           false,
 			"nodeSelector":                            sel,
-			"resources": map[string]any{
-				"requests": map[string]any{"cpu": "200m", "memory": "1Gi"},
-				"limits":   map[string]any{"memory": "2Gi"},
-			},
+			"resources":                               sizing.Prometheus.Values(),
 			"storageSpec": map[string]any{"volumeClaimTemplate": map[string]any{"spec": map[string]any{
 				"storageClassName": StorageClassName,
 				"accessModes":      []any{"ReadWriteOnce"},
@@ -262,12 +260,37 @@ func KubePrometheusStackValues(a *Args) map[string]any {
 		"grafana": map[string]any{
 			"fullnameOverride": "kps-grafana",
 			"nodeSelector":     sel,
-			"admin":            map[string]any{"existingSecret": "grafana-admin", "userKey": "admin-user", "passwordKey": "admin-password"},
-			"sidecar": map[string]any{"dashboards": map[string]any{
-				"enabled": true, "label": "grafana_dashboard", "labelValue": "1", "searchNamespace": "ALL",
+			// The chart also turns the memory limit into GOMEMLIMIT
+			// (grafana 12.11.1 templates/_pod.tpl).
+			"resources": sizing.Grafana.Values(),
+			"admin":     map[string]any{"existingSecret": "grafana-admin", "userKey": "admin-user", "passwordKey": "admin-password"},
+			// resources: both sidecars' (dashboards and datasources).
+			"sidecar": map[string]any{
+				"resources": sizing.GrafanaSidecar.Values(),
+				"dashboards": map[string]any{
+					"enabled": true, "label": "grafana_dashboard", "labelValue": "1", "searchNamespace": "ALL",
+				},
+			},
+			// The chart's `helm test` Pod (templates/tests/test.yaml) is
+			// rendered into the release though nothing runs it, unsized.
+			"testFramework": map[string]any{"enabled": false},
+		},
+		"prometheusOperator": map[string]any{
+			"nodeSelector": sel,
+			"resources":    sizing.PrometheusOperator.Values(),
+			// The operator passes these to every config-reloader and
+			// init-config-reloader it adds to the Prometheus and
+			// Alertmanager pods; the chart passes 0, none, for an unset
+			// key (templates/prometheus-operator/deployment.yaml).
+			"prometheusConfigReloader": map[string]any{"resources": sizing.ConfigReloader.Values()},
+			// The admission webhook certificate's two hook Jobs (create,
+			// patch: templates/prometheus-operator/admission-webhooks/
+			// job-patch/) have their own placement.
+			"admissionWebhooks": map[string]any{"patch": map[string]any{
+				"nodeSelector": sel,
+				"resources":    sizing.AdmissionJob.Values(),
 			}},
 		},
-		"prometheusOperator": map[string]any{"nodeSelector": sel},
 		// What EKS hides. kube-controller-manager, kube-scheduler and etcd
 		// run in the AWS-managed control plane: no pod or endpoint of
 		// theirs is in the cluster, so absent(up{job=...}) alerts such as
@@ -285,17 +308,20 @@ func KubePrometheusStackValues(a *Args) map[string]any {
 		"kubeScheduler":         map[string]any{"enabled": false},
 		"kubeEtcd":              map[string]any{"enabled": false},
 		"kubeProxy":             map[string]any{"enabled": false},
-		"kube-state-metrics":    map[string]any{"nodeSelector": sel},
+		"kube-state-metrics":    map[string]any{"nodeSelector": sel, "resources": sizing.KubeStateMetrics.Values()},
 		// Node metrics from every node, GPU nodes included. hostNetwork,
 		// hostPID and hostPath volumes need the privileged Pod Security
 		// level: the subchart's namespaceOverride (prometheus-node-exporter
 		// 4.56.1, templates/_helpers.tpl, used by every object it renders,
 		// ServiceMonitor included) puts it in HostNamespace, out of the
 		// restricted one. Its rules and dashboards select it by job label,
-		// not by namespace.
+		// not by namespace. No platform nodeSelector: a DaemonSet on
+		// every node is the point (the chart's own kubernetes.io/os: linux
+		// stays).
 		"prometheus-node-exporter": map[string]any{
 			"namespaceOverride": HostNamespace,
 			"tolerations":       []any{map[string]any{"operator": "Exists"}},
+			"resources":         sizing.NodeExporter.Values(),
 		},
 	}
 }

@@ -23,10 +23,26 @@ type Resources struct {
 // Values renders the resources the way Kubernetes and the charts take
 // them: {requests: {cpu, memory}, limits: {memory}}.
 func (r Resources) Values() map[string]any {
-	return map[string]any{
-		"requests": map[string]any{"cpu": fmt.Sprintf("%dm", r.CPUMilli), "memory": fmt.Sprintf("%dMi", r.MemoryMiB)},
-		"limits":   map[string]any{"memory": fmt.Sprintf("%dMi", r.MemoryLimitMiB)},
+	return map[string]any{"requests": anyMap(r.Requests()), "limits": anyMap(r.Limits())}
+}
+
+func anyMap(m map[string]string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
 	}
+	return out
+}
+
+// Requests are the container's requests as quantities ({cpu, memory}),
+// for typed Kubernetes arguments.
+func (r Resources) Requests() map[string]string {
+	return map[string]string{"cpu": fmt.Sprintf("%dm", r.CPUMilli), "memory": fmt.Sprintf("%dMi", r.MemoryMiB)}
+}
+
+// Limits are the container's limits as quantities (memory only).
+func (r Resources) Limits() map[string]string {
+	return map[string]string{"memory": fmt.Sprintf("%dMi", r.MemoryLimitMiB)}
 }
 
 // Plus adds two containers' requests and limits (a pod's total).
@@ -66,9 +82,9 @@ var (
 )
 
 // EndpointPicker is each model's endpoint picker. The chart asks 4 CPUs
-// and 8 GiB, for high request rates; one picker of a few replicas scores a handful of
-// endpoints per request, and its queue holds at most 256 MiB of bodies
-// (platform.pickerMaxQueuedBytes) within the limit.
+// and 8 GiB, for high request rates; one picker of a few replicas scores a
+// handful of endpoints per request, and its queue holds at most 256 MiB of
+// bodies (platform.pickerMaxQueuedBytes) within the limit.
 var EndpointPicker = Resources{250, 512, 2048}
 
 // Preload is a model's weight download Job (one HTTP stream at a time,
