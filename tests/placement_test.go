@@ -198,8 +198,8 @@ func TestPlacementAndResources(t *testing.T) {
 						if !gpuPool(sel) {
 							t.Errorf("%s: model server nodeSelector %v selects no GPU NodePool of the stack", file, sel)
 						}
-					case !equalSelector(sel, platform):
-						t.Errorf("%s: pod nodeSelector %v, want the platform pool's %v", file, sel, platform)
+					case !equalSelector(sel, podSelector(mapAt(tmpl, "spec"))):
+						t.Errorf("%s: pod nodeSelector %v, want the platform pool's %v", file, sel, podSelector(mapAt(tmpl, "spec")))
 					}
 					spec := mapAt(tmpl, "spec")
 					for _, list := range []string{"initContainers", "containers"} {
@@ -468,4 +468,20 @@ func isSubset(sel, labels map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// podSelector is the node selector a platform pod must have: the pool's,
+// pinned to amd64 when one of its images publishes no arm64 build
+// (versions.PlatformImages; an image missing from it counts as amd64 only).
+func podSelector(spec map[string]any) map[string]string {
+	sel := platformpool.NodeSelector()
+	for _, list := range []string{"initContainers", "containers"} {
+		for _, c := range listAt(spec, list) {
+			cm, _ := c.(map[string]any)
+			if image, _ := cm["image"].(string); !versions.PublishesARM64(image) {
+				sel = platformpool.NodeSelectorFor(image)
+			}
+		}
+	}
+	return sel
 }
