@@ -2,7 +2,6 @@ package gpu
 
 import (
 	"github.com/llm-platform/llm-platform/coldstart"
-	"github.com/llm-platform/llm-platform/manifest"
 	"github.com/llm-platform/llm-platform/nodeclass"
 )
 
@@ -129,9 +128,7 @@ type NodePoolSpec struct {
 // Requirements are the NodePool's node requirements: L4 instances of the
 // allowed families and sizes, of the allowed capacity types, amd64 Linux.
 func Requirements(s NodePoolSpec) []any {
-	req := func(key string, values []string) map[string]any {
-		return map[string]any{"key": key, "operator": "In", "values": manifest.List(values)}
-	}
+	req := nodeclass.In
 	return []any{
 		req("karpenter.k8s.aws/instance-family", s.InstanceFamilies),
 		req("karpenter.k8s.aws/instance-size", s.InstanceSizes),

@@ -84,6 +84,11 @@ func Object(s Spec, extra map[string]any) map[string]any {
 	}
 }
 
+// In is a NodePool requirement: the node label key takes one of values.
+func In(key string, values []string) map[string]any {
+	return map[string]any{"key": key, "operator": "In", "values": manifest.List(values)}
+}
+
 // Volume is an encrypted gp3 volume deleted with its instance.
 func Volume(device string, sizeGiB int) map[string]any {
 	return map[string]any{

@@ -76,9 +76,7 @@ func NodeClass(s Spec) map[string]any {
 // Requirements are the NodePool's node requirements: the allowed families
 // and sizes, their architectures, the allowed capacity types, Linux.
 func Requirements(n config.PlatformNodes) []any {
-	req := func(key string, values []string) map[string]any {
-		return map[string]any{"key": key, "operator": "In", "values": manifest.List(values)}
-	}
+	req := nodeclass.In
 	return []any{
 		req("karpenter.k8s.aws/instance-family", n.InstanceFamilies),
 		req("karpenter.k8s.aws/instance-size", n.InstanceSizes),
