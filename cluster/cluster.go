@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/llm-platform/llm-platform/awsrole"
 	"github.com/llm-platform/llm-platform/config"
+	"github.com/llm-platform/llm-platform/manifest"
 	"github.com/llm-platform/llm-platform/tags"
 	"github.com/llm-platform/llm-platform/versions"
 )
@@ -360,11 +360,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 // would take the cluster's DNS with it; the coredns addon schema accepts
 // nodeSelector (published describe-addon-configuration output).
 func CoreDNSConfiguration() string {
-	b, err := json.Marshal(map[string]any{"nodeSelector": map[string]string{SystemNodeLabelKey: SystemNodeLabelValue}})
-	if err != nil {
-		panic(err) // a map of strings always marshals
-	}
-	return string(b)
+	return manifest.AddonConfiguration(map[string]any{"nodeSelector": map[string]string{SystemNodeLabelKey: SystemNodeLabelValue}})
 }
 
 // ControlPlaneLogGroup is the CloudWatch log group EKS writes control-plane

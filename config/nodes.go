@@ -72,12 +72,6 @@ func Architectures(familiesOrTypes []string) []string {
 	return out
 }
 
-// SystemNodesArchitecture is the system node group's architecture; config
-// validation has checked its instance types agree.
-func (c *Config) SystemNodesArchitecture() string {
-	return Architecture(c.Cluster.SystemNodes.InstanceTypes[0])
-}
-
 var (
 	instanceFamily = regexp.MustCompile(`^[a-z][a-z0-9-]*[0-9][a-z0-9-]*$`)
 	instanceSize   = regexp.MustCompile(`^(nano|micro|small|medium|large|xlarge|[0-9]+xlarge|metal(-[0-9]+xl)?)$`)

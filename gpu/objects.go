@@ -43,9 +43,6 @@ type NodeClassSpec struct {
 	Tags map[string]string
 }
 
-// AMIAlias is the amiSelectorTerms alias for a Bottlerocket release.
-func AMIAlias(version string) string { return nodeclass.AMIAlias(version) }
-
 // NodeClass returns the EC2NodeClass object.
 func NodeClass(s NodeClassSpec) map[string]any {
 	extra := map[string]any{}

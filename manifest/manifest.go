@@ -118,9 +118,15 @@ func PodSecurityLabels(level string) map[string]string {
 // and select no nodes, so without this they could take the system nodes'
 // room.
 func ControllerPlacement(nodeSelector map[string]string) string {
-	b, err := json.Marshal(map[string]any{"controller": map[string]any{"nodeSelector": nodeSelector}})
+	return AddonConfiguration(map[string]any{"controller": map[string]any{"nodeSelector": nodeSelector}})
+}
+
+// AddonConfiguration renders an EKS addon's configurationValues (JSON) from
+// maps of strings, which always marshal.
+func AddonConfiguration(values map[string]any) string {
+	b, err := json.Marshal(values)
 	if err != nil {
-		panic(err) // a map of strings always marshals
+		panic(err)
 	}
 	return string(b)
 }

@@ -11,7 +11,11 @@
 // Where a figure is upstream's default or guidance, the comment says so.
 package sizing
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/llm-platform/llm-platform/manifest"
+)
 
 // Resources are one container's requests and memory limit.
 type Resources struct {
@@ -23,15 +27,7 @@ type Resources struct {
 // Values renders the resources the way Kubernetes and the charts take
 // them: {requests: {cpu, memory}, limits: {memory}}.
 func (r Resources) Values() map[string]any {
-	return map[string]any{"requests": anyMap(r.Requests()), "limits": anyMap(r.Limits())}
-}
-
-func anyMap(m map[string]string) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
+	return map[string]any{"requests": manifest.Map(r.Requests()), "limits": manifest.Map(r.Limits())}
 }
 
 // Requests are the container's requests as quantities ({cpu, memory}),
