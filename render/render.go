@@ -39,6 +39,9 @@ func Run(program pulumi.RunFunc, sc *StackConfig, region string) (*Result, error
 	if err == nil {
 		err = res.CheckUnique(FakeCallerARN)
 	}
+	if err == nil {
+		err = res.CheckInputs()
+	}
 	return res, err
 }
 

@@ -179,6 +179,21 @@ func TestEngineScenariosCatchBrokenPrograms(t *testing.T) {
 		},
 		want: "`publicAccessCidrs` can only be set when `endpointPublicAccess` is true",
 	}, {
+		// Issue 20: Graviton system nodes with the x86 AMI type the node
+		// group had before, which EKS refuses.
+		name: "system nodes on Graviton with the x86 AMI type",
+		program: withProps(map[string]func(pulumi.Map){
+			"aws:eks/nodeGroup:NodeGroup": func(p pulumi.Map) { p["amiType"] = pulumi.String("BOTTLEROCKET_x86_64") },
+		}),
+		scenario: func(t *testing.T, ctx context.Context, e *engine, st auto.Stack) error {
+			planned, err := e.checkFreshPreview(ctx, st)
+			if err != nil {
+				return err
+			}
+			return e.checkUpConverges(ctx, st, planned)
+		},
+		want: "[t4g.medium] is not a valid instance type for requested amiType BOTTLEROCKET_x86_64",
+	}, {
 		// Issue 13, defect 3.
 		name:    "access entry for the deploying principal",
 		program: withoutDeployerCheck,

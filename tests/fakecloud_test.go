@@ -70,6 +70,9 @@ func (c *fakeCloud) created(pkg, typ, id string, in resource.PropertyMap) error 
 	who := typ + " " + id
 	switch pkg {
 	case "aws":
+		if errs := render.InputErrors(typ, in); len(errs) > 0 {
+			return awsError(strings.Join(errs, "; "))
+		}
 		keys := render.UniqueKeys(typ, in)
 		for _, k := range keys {
 			if holder, ok := c.aws.taken[k.Key]; ok {
