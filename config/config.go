@@ -23,6 +23,8 @@ type Config struct {
 	Storage       Storage       `json:"storage"`
 	Gateway       Gateway       `json:"gateway"`
 	Models        []Model       `json:"models"`
+	// Providers are the hosted model providers (package providers).
+	Providers     []Provider    `json:"providers"`
 	Observability Observability `json:"observability"`
 	// Tags are applied to every taggable AWS resource (see package tags for
 	// the merge order).
@@ -37,6 +39,9 @@ type Config struct {
 	// HasAlertWebhookURL is true.
 	AlertWebhookURL    pulumi.StringOutput
 	HasAlertWebhookURL bool
+	// ProviderAPIKeys are the key-based providers' API keys by kind (from
+	// their secret keys, ProviderKinds[kind].SecretKey); secrets.
+	ProviderAPIKeys map[string]pulumi.StringOutput
 }
 
 // Network configures the VPC.
@@ -245,6 +250,10 @@ type Model struct {
 	// (no request running or queued) before its last replica is removed
 	// (KEDA's cooldownPeriod), as a Go duration ("10m").
 	ScaleToZeroAfter string `json:"scaleToZeroAfter"`
+	// Fallback is the hosted model that serves the model's requests when
+	// it cannot: no replica (waking from zero, replaced), a refused
+	// connection or a 5xx. Nil: no fallback.
+	Fallback *Fallback `json:"fallback"`
 	// CompileCache keeps vLLM's torch.compile cache on the model volume,
 	// per model, revision and image, so every start after the first loads
 	// its compiled graphs instead of compiling again.

@@ -71,6 +71,12 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	if in.Secrets[AlertWebhookURLKey] {
 		c.AlertWebhookURL = project.RequireSecret(AlertWebhookURLKey)
 	}
+	c.ProviderAPIKeys = map[string]pulumi.StringOutput{}
+	for _, p := range c.Providers {
+		if k := ProviderKinds[p.Kind].SecretKey; k != "" {
+			c.ProviderAPIKeys[p.Kind] = project.RequireSecret(k)
+		}
+	}
 	return c, nil
 }
 

@@ -12,10 +12,10 @@ import (
 
 // Keys are the project config keys (without the "llm-platform:" namespace),
 // in the order Pulumi.yaml declares them.
-var Keys = []string{"network", "cluster", "llm", "gpu", "platformNodes", "storage", "gateway", "models", "observability", "tags"}
+var Keys = []string{"network", "cluster", "llm", "gpu", "platformNodes", "storage", "gateway", "models", "providers", "observability", "tags"}
 
 // SecretKeys are project config keys that must be Pulumi secrets.
-var SecretKeys = []string{"huggingFaceToken", AlertWebhookURLKey}
+var SecretKeys = []string{"huggingFaceToken", AlertWebhookURLKey, OpenAIAPIKeyKey, AnthropicAPIKeyKey}
 
 // AlertWebhookURLKey is the secret key holding the URL the alert receiver
 // posts to.
@@ -48,6 +48,7 @@ func Parse(in Input) (*Config, error) {
 		Storage:       DefaultStorage(),
 		Gateway:       DefaultGateway(),
 		Models:        []Model{},
+		Providers:     []Provider{},
 		Observability: DefaultObservability(),
 		Tags:          map[string]string{},
 		// Known before validation: the receiver needs it, and it must not
@@ -66,7 +67,7 @@ func Parse(in Input) (*Config, error) {
 	}
 	targets := map[string]any{
 		"network": &c.Network, "cluster": &c.Cluster, "llm": &c.LLM, "gpu": &c.GPU, "platformNodes": &c.PlatformNodes,
-		"storage": &c.Storage, "gateway": &c.Gateway, "observability": &c.Observability, "tags": &c.Tags,
+		"storage": &c.Storage, "gateway": &c.Gateway, "providers": &c.Providers, "observability": &c.Observability, "tags": &c.Tags,
 	}
 	for _, k := range Keys {
 		raw, ok := in.Values[k]
@@ -98,7 +99,8 @@ func Parse(in Input) (*Config, error) {
 			c.Models[i].ServedName = c.Models[i].Name
 		}
 	}
-	if errs := c.validate(); len(errs) > 0 {
+	c.defaultProviders()
+	if errs := c.validate(in.Secrets); len(errs) > 0 {
 		return nil, errs
 	}
 	return c, nil

@@ -86,7 +86,7 @@ func BucketName(prefix, stack, region, account string) string {
 	return fmt.Sprintf("%s-%s-%s-%s", prefix, s, region, account)
 }
 
-func (c *Config) validate() Errors {
+func (c *Config) validate(setSecrets map[string]bool) Errors {
 	var errs Errors
 	c.validateNetwork(&errs)
 	c.validateCluster(&errs)
@@ -94,7 +94,8 @@ func (c *Config) validate() Errors {
 	c.validatePlatformNodes(&errs)
 	c.validateStorage(&errs)
 	c.validateGateway(&errs)
-	c.validateModels(&errs)
+	served := c.validateModels(&errs)
+	c.validateProviders(&errs, setSecrets, served)
 	c.validateGPUFit(&errs)
 	c.validateAutoscaling(&errs)
 	c.validateColdStartLevers(&errs)
@@ -313,7 +314,9 @@ func (c *Config) validateGateway(errs *Errors) {
 	}
 }
 
-func (c *Config) validateModels(errs *Errors) {
+// validateModels checks the models and returns every served name (the
+// models' and their adapters') with the key that claims it.
+func (c *Config) validateModels(errs *Errors) map[string]string {
 	names := map[string]bool{}
 	served := map[string]string{}
 	claim := func(key, name, owner string) {
@@ -387,6 +390,7 @@ func (c *Config) validateModels(errs *Errors) {
 			checkRepo(errs, akey, a.HFRepo, a.Revision)
 		}
 	}
+	return served
 }
 
 // checkRepo checks a Hugging Face repository and its revision. Only a commit
