@@ -29,6 +29,9 @@ type Args struct {
 	Provider *kubernetes.Provider
 	// DependsOn holds what the controllers need first (the platform pool).
 	DependsOn []pulumi.Resource
+	// EnvoyDependsOn holds what the Envoy pods need before they start
+	// (the Pod Identity association their Bedrock credentials come from).
+	EnvoyDependsOn []pulumi.Resource
 }
 
 // Gateway is the platform's OpenAI-compatible endpoint.
@@ -223,7 +226,7 @@ func NewGateway(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	if err != nil {
 		return nil, err
 	}
-	proxy, err := apply("envoy-proxy", EnvoyProxyObject(args.Listener))
+	proxy, err := apply("envoy-proxy", EnvoyProxyObject(args.Listener), pulumi.DependsOn(args.EnvoyDependsOn))
 	if err != nil {
 		return nil, err
 	}

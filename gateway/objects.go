@@ -27,6 +27,19 @@ const (
 	ClientIDHeader = "x-gateway-inference-fairness-id"
 	// ModelHeader is set by the AI Gateway from the request body's "model".
 	ModelHeader = "x-ai-eg-model"
+	// BackendHeader is the response header naming the backend that
+	// served a request routed to AIServiceBackends (a hosted provider, or
+	// a fallback model's own Service): the value of BackendMetadata.
+	BackendHeader = "x-llm-platform-backend"
+	// BackendMetadata is the endpoint metadata the AI Gateway sets on
+	// each backend of a route rule's cluster, to
+	// <namespace>/<backend>/route/<route>/rule/<i>/ref/<j> (v1.0.0
+	// internal/extensionserver/post_translate_modify.go;
+	// internalapi.InternalEndpointMetadataNamespace and
+	// InternalMetadataBackendNameKey), as an Envoy formatter operator
+	// (upstream host metadata, namespace:key). The endpoints of an
+	// InferencePool carry none: its responses get no header.
+	BackendMetadata = "%UPSTREAM_METADATA(aigateway.envoy.io:per_route_rule_backend_name)%"
 	// EnvoyNamespace runs Envoy Gateway and its Envoy proxies (with the AI
 	// Gateway external processor as a sidecar).
 	EnvoyNamespace = "envoy-gateway-system"
@@ -58,6 +71,15 @@ const (
 	envoyGatewayNamespace = EnvoyNamespace
 	aiGatewayNamespace    = "envoy-ai-gateway-system"
 	aiGatewayController   = "ai-gateway-controller"
+	// EnvoyServiceAccount is the Envoy pods' service account, named in
+	// the EnvoyProxy rather than left to Envoy Gateway's hashed default
+	// (envoy-<namespace>-<gateway>-<hash>, v1.8.3 internal/
+	// infrastructure/kubernetes/proxy/resource_provider.go,
+	// serviceAccountName): EKS Pod Identity associates a role with a
+	// service account by name, and the AI Gateway's external processor in
+	// these pods signs Bedrock requests with that role (package
+	// providers).
+	EnvoyServiceAccount = "llm-gateway-envoy"
 	// ShutdownManagerContainer is what Envoy Gateway v1.8.3 names the drain
 	// sidecar of each Envoy pod (internal/infrastructure/kubernetes/proxy/
 	// resource.go).
@@ -75,6 +97,10 @@ type Listener struct {
 	CertificateARN string
 	// NodeSelector places the Envoy proxies.
 	NodeSelector map[string]string
+	// PodAnnotations go on the Envoy pods: a change rolls them (package
+	// providers annotates the Pod Identity role, whose credentials a pod
+	// gets only if the association exists when it is created).
+	PodAnnotations map[string]string
 	// RouteNamespace is the one namespace whose routes the Gateway admits:
 	// the models', where the AI Gateway needs the routes to be, next to
 	// their InferencePools (package inference).
@@ -138,6 +164,10 @@ func GatewayClassObject() map[string]any {
 // platform pool (a PDB keeps one up while Karpenter moves them) behind
 // the NLB.
 func EnvoyProxyObject(l Listener) map[string]any {
+	pod := map[string]any{"nodeSelector": manifest.Map(l.NodeSelector)}
+	if len(l.PodAnnotations) > 0 {
+		pod["annotations"] = manifest.Map(l.PodAnnotations)
+	}
 	service := map[string]any{
 		"type":        "LoadBalancer",
 		"annotations": manifest.Map(LoadBalancerAnnotations(l)),
@@ -155,12 +185,13 @@ func EnvoyProxyObject(l Listener) map[string]any {
 				"kubernetes": map[string]any{
 					"envoyDeployment": map[string]any{
 						"replicas":  2,
-						"pod":       map[string]any{"nodeSelector": manifest.Map(l.NodeSelector)},
+						"pod":       pod,
 						"container": map[string]any{"resources": sizing.Envoy.Values()},
 						"patch":     shutdownManagerPatch(),
 					},
-					"envoyPDB":     map[string]any{"minAvailable": 1},
-					"envoyService": service,
+					"envoyPDB":            map[string]any{"minAvailable": 1},
+					"envoyService":        service,
+					"envoyServiceAccount": map[string]any{"name": EnvoyServiceAccount},
 				},
 			},
 		},
@@ -232,8 +263,13 @@ func GatewayObject(l Listener) map[string]any {
 	}
 }
 
-// ClientTrafficPolicyObject raises the request buffer limit and keeps
-// Envoy's idle timeouts under the load balancer's.
+// ClientTrafficPolicyObject raises the request buffer limit, keeps
+// Envoy's idle timeouts under the load balancer's, and names the backend
+// that served a response (BackendHeader). The header is set late, after
+// routing, where the upstream host is known (Envoy Gateway v1.8.3
+// headers.lateResponseHeaders: a header_mutation filter on the listener,
+// internal/xds/translator/header_mutation.go), and set rather than added,
+// so an upstream cannot supply its own.
 func ClientTrafficPolicyObject() map[string]any {
 	return map[string]any{
 		"apiVersion": "gateway.envoyproxy.io/v1alpha1",
@@ -242,6 +278,9 @@ func ClientTrafficPolicyObject() map[string]any {
 		"spec": map[string]any{
 			"targetRefs": []any{gatewayRef()},
 			"connection": map[string]any{"bufferLimit": BufferLimit},
+			"headers": map[string]any{"lateResponseHeaders": map[string]any{"set": []any{
+				map[string]any{"name": BackendHeader, "value": BackendMetadata},
+			}}},
 			"timeout": map[string]any{"http": map[string]any{
 				"streamIdleTimeout": StreamIdleTimeout,
 				"idleTimeout":       ConnectionIdleTimeout,
@@ -304,7 +343,7 @@ func RateLimitPolicyObject(clients []Client) map[string]any {
 			"cost": map[string]any{
 				"request": map[string]any{"from": "Number", "number": 0},
 				"response": map[string]any{"from": "Metadata", "metadata": map[string]any{
-					"namespace": "io.envoy.ai_gateway", "key": "llm_total_token",
+					"namespace": "io.envoy.ai_gateway", "key": TotalTokenKey,
 				}},
 			},
 		})

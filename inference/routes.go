@@ -44,37 +44,16 @@ func RouteObjects(namespace string, models []Route) ([]map[string]any, error) {
 		}
 	}
 	sort.Slice(rules, func(i, j int) bool { return rules[i].served < rules[j].served })
+	specRules := make([]any, len(rules))
+	for i, r := range rules {
+		// One pool per rule, and no AIServiceBackend beside it (the
+		// AIGatewayRoute CRD's rules).
+		specRules[i] = gateway.ModelRule(r.served,
+			map[string]any{"group": "inference.networking.k8s.io", "kind": "InferencePool", "name": r.model})
+	}
 	var routes []map[string]any
-	for i := 0; i < len(rules); i += gateway.MaxRulesPerRoute {
-		chunk := rules[i:min(i+gateway.MaxRulesPerRoute, len(rules))]
-		var specRules []any
-		for _, r := range chunk {
-			specRules = append(specRules, map[string]any{
-				"matches": []any{map[string]any{"headers": []any{
-					map[string]any{"type": "Exact", "name": gateway.ModelHeader, "value": r.served},
-				}}},
-				// One pool per rule, and no AIServiceBackend beside it
-				// (the AIGatewayRoute CRD's rules).
-				"backendRefs": []any{map[string]any{"group": "inference.networking.k8s.io", "kind": "InferencePool", "name": r.model}},
-				"timeouts":    map[string]any{"request": gateway.RequestTimeout},
-			})
-		}
-		routes = append(routes, map[string]any{
-			"apiVersion": "aigateway.envoyproxy.io/v1beta1",
-			"kind":       "AIGatewayRoute",
-			"metadata":   map[string]any{"name": fmt.Sprintf("llm-models-%d", len(routes)), "namespace": namespace},
-			"spec": map[string]any{
-				"parentRefs": []any{map[string]any{
-					"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": gateway.GatewayName, "namespace": gateway.Namespace,
-				}},
-				"rules": specRules,
-				"llmRequestCosts": []any{
-					map[string]any{"metadataKey": "llm_input_token", "type": "InputToken"},
-					map[string]any{"metadataKey": "llm_output_token", "type": "OutputToken"},
-					map[string]any{"metadataKey": "llm_total_token", "type": "TotalToken"},
-				},
-			},
-		})
+	for i, chunk := range gateway.ChunkRules(specRules) {
+		routes = append(routes, gateway.AIGatewayRouteObject(fmt.Sprintf("llm-models-%d", i), namespace, chunk))
 	}
 	return routes, nil
 }

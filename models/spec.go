@@ -49,6 +49,12 @@ type Spec struct {
 	// ScaleToZeroAfterSeconds is how long a model at minReplicas 0 stays
 	// idle before KEDA removes its last replica (cooldownPeriod).
 	ScaleToZeroAfterSeconds int
+	// WakeOnGatewayRequests adds the gateway's request rate for the
+	// served name as a wake-up signal: a model with a hosted fallback is
+	// reached directly, not through its endpoint picker, so at zero
+	// replicas its requests are served by the fallback and never queue
+	// where the picker-queue trigger sees them (package providers).
+	WakeOnGatewayRequests bool
 	// StartupFailureThreshold is the startup probe's failureThreshold at
 	// coldstart.StartupProbePeriodSeconds, from the model's cold-start
 	// estimate (coldstart.StartupProbeFailureThreshold).
@@ -231,5 +237,24 @@ func Triggers(s Spec) []Trigger {
 		Threshold:  QueueThreshold,
 		Activation: "0",
 	})
+	if s.WakeOnGatewayRequests {
+		t = append(t, Trigger{
+			// Any request for the served name in the last minute wakes
+			// the model (activation above 0), while the fallback serves
+			// it. The threshold is out of reach, so above zero this
+			// trigger never asks for more than one replica: the vLLM
+			// signals size the model.
+			Name: "gateway-requests",
+			Query: fmt.Sprintf(`sum(rate(gen_ai_server_request_duration_seconds_count{%s=%q}[1m]))`,
+				metrics.GatewayOriginalModel, s.ServedName),
+			MetricType: "AverageValue",
+			Threshold:  WakeOnlyThreshold,
+			Activation: "0",
+		})
+	}
 	return t
 }
+
+// WakeOnlyThreshold is the threshold of a trigger that only wakes a model:
+// a request rate per replica no model reaches.
+const WakeOnlyThreshold = "1000000"

@@ -3,6 +3,7 @@ package observability
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/llm-platform/llm-platform/observability/metrics"
 	"regexp"
 	"strings"
 )
@@ -144,6 +145,21 @@ func DashboardPanels(modelNamespace string, models []ModelSLO) []Panel {
 		}},
 	}
 	panels = append(panels, poolPanels(modelNamespace)...)
+	// Every request at the gateway by the model asked for and the model
+	// sent on: self-hosted, hosted and fallen-back traffic alike.
+	panels = append(panels, Panel{Title: "Gateway requests: asked for, sent as", Unit: "reqps", Queries: []Query{
+		q(fmt.Sprintf(`sum by (%[1]s, %[2]s) (rate(gen_ai_server_request_duration_seconds_count[5m]))`, metrics.GatewayOriginalModel, metrics.GatewayModel),
+			"{{"+metrics.GatewayOriginalModel+"}} as {{"+metrics.GatewayModel+"}}"),
+	}})
+	var fallbacks []Query
+	for _, m := range models {
+		if m.FallbackModel != "" {
+			fallbacks = append(fallbacks, q(FallbackRate(m.ServedName, m.FallbackModel), "{{"+metrics.GatewayOriginalModel+"}} to "+m.FallbackModel))
+		}
+	}
+	if len(fallbacks) > 0 {
+		panels = append(panels, Panel{Title: "Requests served by the fallback", Unit: "reqps", Queries: fallbacks})
+	}
 	return append(panels, []Panel{
 		{Title: "GPU utilization", Unit: "percent", Queries: []Query{
 			q(`avg by (hostname, gpu) (DCGM_FI_DEV_GPU_UTIL)`, "{{hostname}} gpu{{gpu}}"),

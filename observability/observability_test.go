@@ -81,7 +81,7 @@ func TestDashboard(t *testing.T) {
 	want := []string{"Requests per second", "Time to first token", "Inter-token latency", "Tokens per second",
 		"Running vs waiting requests", "KV cache use", "Replicas: desired vs available", "Cold start vs budget",
 		"Cold start by phase", "Held requests per model", "Held requests per client", "Time held in the queue",
-		"Prefix cache hit rate", "GPU utilization", "GPU memory used", "GPU power", "Tokens per client"}
+		"Prefix cache hit rate", "Gateway requests: asked for, sent as", "GPU utilization", "GPU memory used", "GPU power", "Tokens per client"}
 	if len(d.Panels) != len(want) {
 		t.Fatalf("%d panels", len(d.Panels))
 	}
@@ -372,4 +372,31 @@ func needsHost(spec map[string]any) bool {
 		}
 	}
 	return false
+}
+
+// A model with a hosted fallback gets its fallback rate charted; without
+// one, there is no fallback panel.
+func TestFallbackPanel(t *testing.T) {
+	panel := func(models []ModelSLO) []string {
+		for _, p := range DashboardPanels("models", models) {
+			if p.Title == "Requests served by the fallback" {
+				var exprs []string
+				for _, q := range p.Queries {
+					exprs = append(exprs, q.Expr)
+				}
+				return exprs
+			}
+		}
+		return nil
+	}
+	if got := panel(testModels); got != nil {
+		t.Errorf("fallback panel without a fallback: %v", got)
+	}
+	with := append([]ModelSLO(nil), testModels...)
+	with[0].FallbackModel = "us.meta.llama3-1-8b-instruct-v1:0"
+	want := `sum by (gen_ai_original_model) (rate(gen_ai_server_request_duration_seconds_count{gen_ai_original_model="` +
+		with[0].ServedName + `",gen_ai_request_model="us.meta.llama3-1-8b-instruct-v1:0"}[5m]))`
+	if got := panel(with); len(got) != 1 || got[0] != want {
+		t.Errorf("fallback panel = %v, want [%s]", got, want)
+	}
 }

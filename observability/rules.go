@@ -28,6 +28,9 @@ type ModelSLO struct {
 	// (models.PreloadJobName): pods created before it completed waited for
 	// the download and are not cold starts.
 	PreloadJob string
+	// FallbackModel is the hosted model id a fallback sends the model's
+	// requests on as (models[].fallback.upstreamModel); empty without one.
+	FallbackModel string
 	// HoldSeconds is how long the model's endpoint picker holds a request
 	// no replica can take before it answers 503: its flow-control TTL,
 	// gateway.queueTimeoutSeconds (eppconfig.Spec.RequestTTLSeconds).
@@ -57,6 +60,17 @@ func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 // TTFTP95 is the p95 time to first token of one served model over 5m.
 func TTFTP95(served string) string {
 	return fmt.Sprintf(`histogram_quantile(0.95, sum by (le) (rate(vllm:time_to_first_token_seconds_bucket{%s=%q}[5m])))`, metrics.VLLMModel, served)
+}
+
+// FallbackRate is the rate of a served model's requests the gateway sent
+// on to its hosted fallback: requests for the served name (the AI
+// Gateway's gen_ai_original_model, what the client asked for) that went
+// out as the fallback's model id (gen_ai_request_model, after the fallback
+// route's override; config refuses a fallback id equal to the served
+// name, so the two never coincide).
+func FallbackRate(served, upstream string) string {
+	return fmt.Sprintf(`sum by (%[1]s) (rate(gen_ai_server_request_duration_seconds_count{%[1]s=%[2]q,%[3]s=%[4]q}[5m]))`,
+		metrics.GatewayOriginalModel, served, metrics.GatewayModel, upstream)
 }
 
 // ErrorRatio is the share of a served model's requests that failed at the

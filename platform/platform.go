@@ -20,6 +20,7 @@ import (
 	"github.com/llm-platform/llm-platform/network"
 	"github.com/llm-platform/llm-platform/observability"
 	"github.com/llm-platform/llm-platform/platformpool"
+	"github.com/llm-platform/llm-platform/providers"
 	"github.com/llm-platform/llm-platform/storage"
 	"github.com/llm-platform/llm-platform/tags"
 	"github.com/llm-platform/llm-platform/versions"
@@ -182,7 +183,7 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 			RouteNamespace: storage.Namespace,
 		},
 		Clients:     gatewayClients(cfg),
-		ServedNames: inference.ServedNames(modelRoutes(specs)),
+		ServedNames: servedNames(cfg, specs),
 		Provider:    k8s.Provider,
 		DependsOn:   []pulumi.Resource{platformNodes.NodePool},
 	})
@@ -194,12 +195,25 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 	pools, err := inference.NewPools(ctx, k8s.Name+"-inference", &inference.Args{
 		// The picker image is amd64 only: NodeSelectorFor pins it there.
 		Pools:               modelPools(cfg, specs, platformpool.NodeSelectorFor(versions.EndpointPickerImage)),
-		Routes:              modelRoutes(specs),
+		Routes:              poolRoutes(cfg, specs),
 		Provider:            k8s.Provider,
 		DependsOn:           []pulumi.Resource{gw.InferenceCRDs, modelStore.NamespaceResource, platformNodes.NodePool},
 		EnvoyNamespace:      gateway.EnvoyNamespace,
 		MonitoringNamespace: observability.Namespace,
 		GatewayReady:        gw.Ready,
+	})
+	if err != nil {
+		return err
+	}
+	// Hosted providers and fallbacks, next to the pools' routes.
+	hosted, err := providers.NewProviders(ctx, k8s.Name+"-providers", &providers.Args{
+		Providers: cfg.Providers,
+		Fallbacks: fallbackModels(cfg),
+		APIKeys:   cfg.ProviderAPIKeys,
+		Namespace: storage.Namespace,
+		ModelPort: models.Port,
+		Provider:  k8s.Provider,
+		DependsOn: append([]pulumi.Resource{modelStore.NamespaceResource}, gw.Ready...),
 	})
 	if err != nil {
 		return err
@@ -290,7 +304,7 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 		MonitoringNamespace:  observability.Namespace,
 		PickerPodLabels:      inference.PickerPodLabels(),
 		Provider:             k8s.Provider,
-		DependsOn:            append([]pulumi.Resource{pool.NodePool}, pools.Routes...),
+		DependsOn:            append(append([]pulumi.Resource{pool.NodePool}, pools.Routes...), hosted.Routes...),
 		PlatformNodes:        []pulumi.Resource{platformNodes.NodePool},
 		NamespaceResource:    modelStore.NamespaceResource,
 	})
@@ -361,6 +375,7 @@ func modelSpecs(cfg *config.Config) []models.Spec {
 			LoadFormat: m.LoadFormat, StreamerConcurrency: m.StreamerConcurrency, CompileCache: m.CompileCache,
 			StartupFailureThreshold: coldstart.StartupProbeFailureThreshold(cfg.ColdStartModel(m)),
 			ScaleToZeroAfterSeconds: int(m.ScaleToZeroAfterDuration().Seconds()),
+			WakeOnGatewayRequests:   m.Fallback != nil,
 		}
 	}
 	return out
@@ -378,6 +393,7 @@ func modelSLOs(cfg *config.Config, specs []models.Spec) []observability.ModelSLO
 			ColdStartBudgetSeconds: budget.FromPodCreated(),
 			PreloadJob:             models.PreloadJobName(specs[i]),
 			HoldSeconds:            float64(cfg.Gateway.QueueTimeoutSeconds),
+			FallbackModel:          fallbackModel(m),
 			WakeBudgetSeconds:      budget.Total(),
 		}
 	}
@@ -392,13 +408,55 @@ func gatewayClients(cfg *config.Config) []gateway.Client {
 	return out
 }
 
-// modelRoutes routes each model's served names to its pool.
-func modelRoutes(specs []models.Spec) []inference.Route {
-	out := make([]inference.Route, len(specs))
+// poolRoutes routes each model's served names to its pool, but for the
+// base served name of a model with a fallback, which its fallback route
+// serves (package providers); a model left with no name gets no route.
+func poolRoutes(cfg *config.Config, specs []models.Spec) []inference.Route {
+	var out []inference.Route
 	for i, s := range specs {
-		out[i] = inference.Route{Model: s.Name, ServedNames: s.ServedNames()}
+		names := s.ServedNames()
+		if cfg.Models[i].Fallback != nil {
+			names = names[1:]
+		}
+		if len(names) > 0 {
+			out = append(out, inference.Route{Model: s.Name, ServedNames: names})
+		}
 	}
 	return out
+}
+
+// servedNames are every name the endpoint answers to: the self-hosted
+// models' and their adapters', and the hosted ones.
+func servedNames(cfg *config.Config, specs []models.Spec) []string {
+	var out []string
+	for _, s := range specs {
+		out = append(out, s.ServedNames()...)
+	}
+	for _, p := range cfg.Providers {
+		for _, m := range p.Models {
+			out = append(out, m.ServedName)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// fallbackModels are the models with a hosted fallback.
+func fallbackModels(cfg *config.Config) []providers.FallbackModel {
+	var out []providers.FallbackModel
+	for _, m := range cfg.Models {
+		if m.Fallback != nil {
+			out = append(out, providers.FallbackModel{Model: m.Name, ServedName: m.ServedName, Fallback: *m.Fallback})
+		}
+	}
+	return out
+}
+
+func fallbackModel(m config.Model) string {
+	if m.Fallback == nil {
+		return ""
+	}
+	return m.Fallback.UpstreamModel
 }
 
 // Bounds of each model's picker queue: a burst of 256 requests waiting for

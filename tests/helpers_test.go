@@ -40,4 +40,5 @@ var stacks = map[string]string{
 	"dev":        "dev",
 	"base":       "testdata/stacks/base.yaml",
 	"two-models": "testdata/stacks/two-models.yaml",
+	"hosted":     "testdata/stacks/hosted.yaml",
 }

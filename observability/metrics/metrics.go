@@ -22,6 +22,10 @@ const (
 	VLLMModel = "model_name"
 	// GatewayModel is the AI Gateway's label for the requested model.
 	GatewayModel = "gen_ai_request_model"
+	// GatewayOriginalModel is the model the client asked for, before a
+	// route's model name override (a hosted fallback's id is in
+	// GatewayModel).
+	GatewayOriginalModel = "gen_ai_original_model"
 	// GatewayTokenType is input, output or total.
 	GatewayTokenType = "gen_ai_token_type"
 	// GatewayClient is the authenticated client, mapped from the
