@@ -18,6 +18,7 @@ func Check(set Settings, objs []Object, res *Result) []string {
 	p = append(p, CheckBackends(objs)...)
 	p = append(p, CheckPools(objs)...)
 	p = append(p, CheckListenerNamespaces(objs, res)...)
+	p = append(p, CheckHosted(objs, res)...)
 	return p
 }
 
@@ -78,6 +79,7 @@ var policyFields = map[string]string{
 	"BackendTrafficPolicy": "backendTrafficPolicies",
 	"SecurityPolicy":       "securityPolicies",
 	"EnvoyExtensionPolicy": "envoyExtensionPolicies",
+	"BackendTLSPolicy":     "backendTLSPolicies",
 }
 
 // CheckStatus requires the GatewayClass, every Gateway and listener, every route
@@ -144,8 +146,21 @@ func CheckStatus(objs []Object, res *Result) []string {
 			if len(ancestors) == 0 {
 				p = append(p, id+": attached to nothing (no ancestor status)")
 			}
+			// A route's policy with a mergeType is merged into the
+			// Gateway's (package providers: the fallback retry keeps the
+			// token budgets): Envoy Gateway says Merged on one ancestor.
+			mergeType := str(pol, "spec", "mergeType") != ""
+			merged := false
 			for _, a := range ancestors {
-				p = append(p, requireTrue(id+" on "+str(a, "ancestorRef", "name"), conditions(dig(a, "conditions")), "Accepted")...)
+				conds := conditions(dig(a, "conditions"))
+				if mergeType && len(requireTrue("", conds, "Merged")) == 0 {
+					merged = true
+					continue
+				}
+				p = append(p, requireTrue(id+" on "+str(a, "ancestorRef", "name"), conds, "Accepted")...)
+			}
+			if mergeType && !merged {
+				p = append(p, id+": merged into no Gateway policy (no Merged=True ancestor)")
 			}
 		}
 	}
@@ -159,11 +174,20 @@ func CheckStatus(objs []Object, res *Result) []string {
 }
 
 // CheckBackends requires each Backend's endpoint to be a rendered Service
-// (name.namespace.svc.cluster.local and one of its ports): Envoy Gateway
-// accepts any hostname, and a typo only shows as 503s.
+// (name.namespace.svc.cluster.local and one of its ports), or a host
+// outside the cluster whose certificate a BackendTLSPolicy validates
+// against that very hostname (a hosted provider): Envoy Gateway accepts
+// any hostname, and a typo only shows as 503s.
 func CheckBackends(objs []Object) []string {
 	services := map[string]bool{}
 	for _, o := range objs {
+		if o.Kind() == "BackendTLSPolicy" {
+			for _, ref := range list(dig(map[string]any(o), "spec", "targetRefs")) {
+				if str(ref, "kind") == "Backend" {
+					services["tls:"+o.Namespace()+"/"+str(ref, "name")+"/"+str(map[string]any(o), "spec", "validation", "hostname")] = true
+				}
+			}
+		}
 		if o.Kind() != "Service" {
 			continue
 		}
@@ -178,7 +202,8 @@ func CheckBackends(objs []Object) []string {
 		}
 		for _, e := range list(dig(o, "spec", "endpoints")) {
 			hp := fmt.Sprintf("%s:%v", str(e, "fqdn", "hostname"), dig(e, "fqdn", "port"))
-			if !services[hp] {
+			external := services["tls:"+o.Namespace()+"/"+o.Name()+"/"+str(e, "fqdn", "hostname")]
+			if !services[hp] && !external {
 				p = append(p, fmt.Sprintf("%s: endpoint %s is no rendered Service and port", o.ID(), hp))
 			}
 		}
@@ -278,7 +303,11 @@ func facts(set Settings, objs []Object) stackFacts {
 			if len(refs) == 0 {
 				continue
 			}
-			target := []string{backends[aiBackends[str(refs[0], "name")]]}
+			var target []string
+			for _, ref := range refs {
+				target = append(target, backends[aiBackends[str(ref, "name")]])
+			}
+			sort.Strings(target)
 			if isPoolRef(refs[0]) {
 				// The AI Gateway routes to the pool in the route's namespace.
 				target = pools[o.Namespace()+"/"+str(refs[0], "name")]
@@ -388,10 +417,11 @@ func checkRoutes(set Settings, key string, routeConfigs, clusters []any, f stack
 	}
 	firstLimits, firstRoute := "", ""
 	seen := map[string]bool{}
+	catchAll := ""
 	for _, rc := range routeConfigs {
 		for _, vh := range list(dig(rc, "virtualHosts")) {
 			routes := list(dig(vh, "routes"))
-			for i, r := range routes {
+			for _, r := range routes {
 				name := str(r, "name")
 				where := fmt.Sprintf("%s route %s", key, name)
 				pfc, _ := dig(r, "typedPerFilterConfig").(map[string]any)
@@ -432,11 +462,14 @@ func checkRoutes(set Settings, key string, routeConfigs, clusters []any, f stack
 				}
 				model := modelMatch(set, r)
 				if model == "" {
-					if i != len(routes)-1 {
-						p = append(p, where+": a route without a model match is not last: it would take requests for later model names")
-					}
+					// Each generated HTTPRoute ends in its own catch-all;
+					// they must all come after every model's route.
+					catchAll = name
 					seen[""] = true
 					continue
+				}
+				if catchAll != "" {
+					p = append(p, fmt.Sprintf("%s: comes after %s, a route without a model match, which takes its requests", where, catchAll))
 				}
 				seen[model] = true
 				want, ok := f.models[model]

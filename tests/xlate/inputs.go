@@ -22,7 +22,7 @@ var GoldenDir = filepath.Join("..", "testdata", "golden")
 var gatewayKinds = []string{
 	"GatewayClass", "Gateway", "EnvoyProxy",
 	"ClientTrafficPolicy", "SecurityPolicy", "BackendTrafficPolicy",
-	"Backend", "AIServiceBackend", "AIGatewayRoute", "BackendSecurityPolicy",
+	"Backend", "BackendTLSPolicy", "AIServiceBackend", "AIGatewayRoute", "BackendSecurityPolicy",
 	"HTTPRoute", "ReferenceGrant", "Secret", "Service",
 	"InferencePool", "Namespace",
 }
