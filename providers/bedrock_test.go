@@ -240,15 +240,73 @@ var testModels = []BedrockModel{{"us-east-1", haiku}, {"us-east-1", "us." + sonn
 
 func renderAccess(t *testing.T, endpoint bool) *render.Result {
 	t.Helper()
+	res, _ := renderAccessReturning(t, endpoint)
+	return res
+}
+
+// renderAccessReturning also returns what newBedrockAccess returned, with
+// its Ready resources as URNs and its role ARN resolved.
+func renderAccessReturning(t *testing.T, endpoint bool) (*render.Result, returned) {
+	t.Helper()
+	var got returned
 	res, err := render.RunComponent("us-east-1", func(ctx *pulumi.Context) error {
 		args := testArgs
-		_, err := newBedrockAccess(ctx, "providers", &args, testModels, endpoint)
-		return err
+		access, err := newBedrockAccess(ctx, "providers", &args, testModels, endpoint)
+		if err != nil {
+			return err
+		}
+		urns := []pulumi.URNOutput{access.Association.URN()}
+		for _, r := range access.Ready {
+			urns = append(urns, r.URN())
+		}
+		all := []any{access.RoleARN}
+		for _, u := range urns {
+			all = append(all, u)
+		}
+		pulumi.All(all...).ApplyT(func(v []any) error {
+			got.roleARN = v[0].(string)
+			got.association = string(v[1].(pulumi.URN))
+			for _, u := range v[2:] {
+				got.ready = append(got.ready, string(u.(pulumi.URN)))
+			}
+			return nil
+		})
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return res
+	return res, got
+}
+
+type returned struct {
+	roleARN, association string
+	ready                []string
+}
+
+func TestBedrockAccessReturnsWhatTheGatewayWaitsFor(t *testing.T) {
+	t.Parallel()
+	for _, endpoint := range []bool{false, true} {
+		res, got := renderAccessReturning(t, endpoint)
+		if got.roleARN != "arn:aws:iam::"+render.FakeAccount+":role/llm-test-bedrock-invoke" {
+			t.Errorf("RoleARN = %q", got.roleARN)
+		}
+		want := []string{
+			named(t, res, "aws:iam/rolePolicy:RolePolicy", "providers-bedrock-invoke").URN,
+			named(t, res, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "providers-bedrock-invoke").URN,
+		}
+		if got.association != want[1] {
+			t.Errorf("Association = %s, want %s", got.association, want[1])
+		}
+		if endpoint {
+			want = append(want,
+				named(t, res, "aws:ec2/securityGroupRule:SecurityGroupRule", "providers-bedrock-https-from-nodes").URN,
+				named(t, res, "aws:ec2/vpcEndpoint:VpcEndpoint", "providers-bedrock-runtime").URN)
+		}
+		if !slices.Equal(got.ready, want) {
+			t.Errorf("endpoint %v: Ready = %v, want %v", endpoint, got.ready, want)
+		}
+	}
 }
 
 func named(t *testing.T, res *render.Result, typ, name string) render.Resource {
