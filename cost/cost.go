@@ -83,6 +83,17 @@ func Monthly(c *config.Config) Estimate {
 		}
 		nlb := NLBHourly * HoursPerMonth
 		add("Network Load Balancer", nlb, nlb, "before capacity units")
+		if len(c.Providers) > 0 {
+			e.Notes = append(e.Notes, "hosted providers (providers, models[].fallback) bill per token as they are used, and are not priced")
+		}
+		if n := BedrockEndpoints(c); n > 0 {
+			// One interface endpoint, with a network interface in each of
+			// the stack's zones (the private subnets), for as long as it
+			// exists: the same idle and at scale.
+			vpce := float64(n*c.Network.AZCount) * InterfaceEndpointAZHourly * HoursPerMonth
+			add("Bedrock VPC endpoint", vpce, vpce, fmt.Sprintf("%d interface endpoint x %d zones x $%.2f/h, before data processing", n, c.Network.AZCount, InterfaceEndpointAZHourly))
+			e.Notes = append(e.Notes, fmt.Sprintf("the Bedrock VPC endpoint's data processing ($%.2f/GB) is not priced", InterfaceEndpointPerGB))
+		}
 		var idleGPU, maxGPU, idleVol, maxVol, weights float64
 		for _, m := range c.Models {
 			_, price, ok := GPUInstance(c.GPU, m.GPUsPerReplica)
@@ -116,6 +127,19 @@ func Monthly(c *config.Config) Estimate {
 	}
 	e.IdleUSD, e.MaxUSD = round(e.IdleUSD), round(e.MaxUSD)
 	return e
+}
+
+// BedrockEndpoints is the number of bedrock-runtime interface endpoints
+// the stack creates: one per region with a bedrock provider that sets
+// privateEndpoint (config allows only the stack's own region, once).
+func BedrockEndpoints(c *config.Config) int {
+	regions := map[string]bool{}
+	for _, p := range c.Providers {
+		if p.Kind == config.ProviderBedrock && p.PrivateEndpoint {
+			regions[p.Region] = true
+		}
+	}
+	return len(regions)
 }
 
 // GPUNodeVolumesMonthly is a GPU node's two volumes for a month: their

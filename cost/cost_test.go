@@ -1,7 +1,10 @@
 package cost
 
 import (
+	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/llm-platform/llm-platform/config"
@@ -181,5 +184,57 @@ func TestAllocatable(t *testing.T) {
 	cpu, _ = Instances["m7g.2xlarge"].Allocatable()
 	if cpu != 8000-90 {
 		t.Errorf("m7g.2xlarge allocatable CPU = %dm, want 7910m", cpu)
+	}
+}
+
+// A bedrock provider's private endpoint costs $0.01 per zone-hour, idle or
+// not; its traffic and the tokens are usage and only noted.
+func TestBedrockEndpoint(t *testing.T) {
+	t.Parallel()
+	providers := func(privateEndpoint bool) string {
+		return fmt.Sprintf(`[{"kind": "bedrock", "privateEndpoint": %t, "models": [{"servedName": "claude-haiku", "upstreamModel": "us.anthropic.claude-3-5-haiku-20241022-v1:0"}]}]`, privateEndpoint)
+	}
+	stack := func(azCount int, providers string) Estimate {
+		values := map[string]string{
+			"network": fmt.Sprintf(`{"azCount": %d}`, azCount),
+			"llm":     `{"enabled": true}`,
+			"gateway": `{"clients": [{"name": "a"}]}`,
+		}
+		if providers != "" {
+			values["providers"] = providers
+		}
+		return Monthly(parse(t, values))
+	}
+	hasNote := func(e Estimate, part string) bool {
+		return slices.ContainsFunc(e.Notes, func(n string) bool { return strings.Contains(n, part) })
+	}
+	for _, tt := range []struct {
+		name      string
+		azCount   int
+		providers string
+		want      float64 // 0: no endpoint line
+	}{
+		{"no providers", 3, "", 0},
+		{"bedrock through the NAT gateway", 3, providers(false), 0},
+		{"endpoint in three zones", 3, providers(true), 3 * 0.01 * 730},
+		{"endpoint in two zones", 2, providers(true), 2 * 0.01 * 730},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := stack(tt.azCount, tt.providers)
+			l, ok := line(e, "Bedrock VPC endpoint")
+			switch {
+			case tt.want == 0 && ok:
+				t.Errorf("endpoint priced without privateEndpoint: %+v", l)
+			case tt.want != 0 && (!ok || math.Abs(l.IdleUSD-tt.want) > 0.005 || l.MaxUSD != l.IdleUSD):
+				t.Errorf("endpoint line %+v (found %v), want $%.2f idle and max", l, ok, tt.want)
+			}
+			if got := hasNote(e, "data processing ($0.01/GB)"); got != (tt.want != 0) {
+				t.Errorf("data processing note = %v, notes %v", got, e.Notes)
+			}
+			if got := hasNote(e, "bill per token"); got != (tt.providers != "") {
+				t.Errorf("per-token note = %v, notes %v", got, e.Notes)
+			}
+		})
 	}
 }

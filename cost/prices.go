@@ -5,9 +5,10 @@ import "math"
 // Prices in USD for us-east-1, on-demand, checked November 2026. Sources:
 // AWS pricing pages for Amazon EKS (control plane, standard support), Amazon
 // VPC (NAT gateway), Amazon EC2 On-Demand (m7i, g6), Amazon EBS (gp3),
-// Elastic Load Balancing (Network Load Balancer) and Amazon S3 (Standard),
-// as recorded in the team's platform facts. Prices not listed here (S3
-// Files, data transfer, NAT and load balancer data processing, spot) are
+// Elastic Load Balancing (Network Load Balancer), Amazon S3 (Standard) and
+// AWS PrivateLink (interface endpoints), as recorded in the team's platform
+// facts. Prices not listed here (S3 Files, data transfer, NAT, load
+// balancer and endpoint data processing, hosted models' tokens, spot) are
 // not estimated.
 const (
 	PricesDate   = "2026-11"
@@ -31,6 +32,14 @@ const (
 	GP3IncludedThroughputMiBps = 125
 	GP3PerMiBpsMonth           = 0.040
 	S3StandardPerGBMonth       = 0.023
+	// InterfaceEndpointAZHourly is an interface VPC endpoint's charge for
+	// each zone it has a network interface in, billed while it exists,
+	// traffic or not (AWS PrivateLink pricing, interface endpoints, checked
+	// 2026-11: $0.01 per VPC endpoint per AZ-hour in us-east-1). Its data
+	// processing, InterfaceEndpointPerGB (the first PB a month in the
+	// region), depends on traffic and is only named in a note.
+	InterfaceEndpointAZHourly = 0.01
+	InterfaceEndpointPerGB    = 0.01
 )
 
 // InstanceHourly is the on-demand price of the system node and platform

@@ -52,8 +52,97 @@ func InputErrors(typ string, in resource.PropertyMap) []string {
 		return nodeGroupErrors(in)
 	case "aws:eks/addon:Addon":
 		return addonErrors(in)
+	case "aws:ec2/vpcEndpoint:VpcEndpoint":
+		return vpcEndpointErrors(in)
 	}
 	return nil
+}
+
+// vpcEndpointErrors: an Interface endpoint places network interfaces in
+// subnets; route tables belong to Gateway endpoints, and EC2 refuses them
+// on an Interface one ("InvalidParameter: Route table IDs are only
+// supported for Gateway type VPC Endpoint.", hashicorp/terraform-provider-aws#18607,
+// ansible-collections/amazon.aws#576).
+func vpcEndpointErrors(in resource.PropertyMap) []string {
+	if t := in["vpcEndpointType"]; !t.IsString() || t.StringValue() != "Interface" {
+		return nil
+	}
+	if rt := in["routeTableIds"]; rt.IsArray() && len(rt.ArrayValue()) > 0 {
+		return []string{fmt.Sprintf("creating EC2 VPC Endpoint (%s): operation error EC2: CreateVpcEndpoint, InvalidParameter: "+
+			"Route table IDs are only supported for Gateway type VPC Endpoint.", serviceName(in))}
+	}
+	return nil
+}
+
+func serviceName(in resource.PropertyMap) string {
+	if s := in["serviceName"]; s.IsString() {
+		return s.StringValue()
+	}
+	return ""
+}
+
+// EndpointZoneErrors are AWS's errors for an Interface endpoint with two
+// subnets in one availability zone: it gets one network interface per
+// zone, and EC2 refuses "DuplicateSubnetsInSameZone: Found another VPC
+// endpoint subnet in the availability zone of subnet-... VPC endpoint
+// subnets should be in different availability zones supported by the VPC
+// endpoint service." (terraform-aws-modules/terraform-aws-vpc#451 and #583;
+// klothoplatform/klotho#468 quotes the provider's "creating EC2 VPC
+// Endpoint (<service>):" prefix). zoneOf gives a subnet id's zone; subnets
+// it does not know are not checked.
+func EndpointZoneErrors(typ string, in resource.PropertyMap, zoneOf func(subnetID string) (string, bool)) []string {
+	if typ != "aws:ec2/vpcEndpoint:VpcEndpoint" {
+		return nil
+	}
+	if t := in["vpcEndpointType"]; !t.IsString() || t.StringValue() != "Interface" {
+		return nil
+	}
+	subnets := in["subnetIds"]
+	if !subnets.IsArray() {
+		return nil
+	}
+	seen := map[string]bool{}
+	var errs []string
+	for _, s := range subnets.ArrayValue() {
+		if !s.IsString() {
+			continue
+		}
+		zone, ok := zoneOf(s.StringValue())
+		if !ok {
+			continue
+		}
+		if seen[zone] {
+			errs = append(errs, fmt.Sprintf("creating EC2 VPC Endpoint (%s): operation error EC2: CreateVpcEndpoint, DuplicateSubnetsInSameZone: "+
+				"Found another VPC endpoint subnet in the availability zone of %s. VPC endpoint subnets should be in different availability zones supported by the VPC endpoint service.",
+				serviceName(in), s.StringValue()))
+		}
+		seen[zone] = true
+	}
+	return errs
+}
+
+// subnetZones maps the id the mocks give each declared subnet to its
+// availability zone.
+func (r *Result) subnetZones() func(string) (string, bool) {
+	zones := map[string]string{}
+	for _, res := range r.Resources {
+		if res.Type != "aws:ec2/subnet:Subnet" {
+			continue
+		}
+		zone, ok := res.Inputs["availabilityZone"].(string)
+		if !ok {
+			continue
+		}
+		id := FakeID(res.Name)
+		if res.ImportID != "" {
+			id = res.ImportID
+		}
+		zones[id] = zone
+	}
+	return func(id string) (string, bool) {
+		z, ok := zones[id]
+		return z, ok
+	}
 }
 
 func nodeGroupErrors(in resource.PropertyMap) []string {
@@ -128,11 +217,13 @@ func addonErrors(in resource.PropertyMap) []string {
 }
 
 // CheckInputs fails when a declared resource has inputs AWS refuses
-// (InputErrors).
+// (InputErrors, and EndpointZoneErrors against the declared subnets).
 func (r *Result) CheckInputs() error {
 	var errs []string
+	zoneOf := r.subnetZones()
 	for _, res := range r.Resources {
-		for _, e := range InputErrors(res.Type, resource.NewPropertyMapFromMap(res.Inputs)) {
+		in := resource.NewPropertyMapFromMap(res.Inputs)
+		for _, e := range append(InputErrors(res.Type, in), EndpointZoneErrors(res.Type, in, zoneOf)...) {
 			errs = append(errs, res.URN+": "+e)
 		}
 	}

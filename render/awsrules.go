@@ -90,6 +90,22 @@ func UniqueKeys(typ string, in resource.PropertyMap) []UniqueKey {
 	case "aws:s3/bucket:Bucket":
 		b := str("bucket")
 		add([]string{b}, "creating S3 Bucket (%s): operation error S3: CreateBucket, BucketAlreadyOwnedByYou: Your previous request to create the named bucket succeeded and you already own it.", b)
+	case "aws:ec2/vpcEndpoint:VpcEndpoint":
+		// With private DNS, AWS associates a private hosted zone for the
+		// service's regional name (bedrock-runtime.us-east-1.amazonaws.com)
+		// with the VPC, and refuses a second endpoint that would do the same:
+		// "InvalidParameter: private-dns-enabled cannot be set because there
+		// is already a conflicting DNS domain for
+		// elasticloadbalancing.us-east-1.amazonaws.com in the VPC vpc-XXXXX"
+		// (hashicorp/terraform-provider-aws#17535; the same with
+		// execute-api in fortinet/fortigate-autoscale-aws#43). Endpoints
+		// without private DNS, and Gateway endpoints (the provider's default
+		// type, which have no private DNS), may repeat.
+		if b := in["privateDnsEnabled"]; b.IsBool() && b.BoolValue() && str("vpcEndpointType") == "Interface" {
+			v, s := str("vpcId"), str("serviceName")
+			add([]string{v, s}, "creating EC2 VPC Endpoint (%s): operation error EC2: CreateVpcEndpoint, InvalidParameter: "+
+				"private-dns-enabled cannot be set because there is already a conflicting DNS domain for %s in the VPC %s", s, PrivateDNSName(s), v)
+		}
 	case "aws:cloudwatch/logGroup:LogGroup":
 		n := str("name")
 		add([]string{n}, "creating CloudWatch Logs Log Group (%s): operation error CloudWatch Logs: CreateLogGroup, ResourceAlreadyExistsException: The specified log group already exists", n)
@@ -103,6 +119,23 @@ func podIdentityKey(cluster, namespace, sa string) UniqueKey {
 		Error: fmt.Sprintf("creating EKS Pod Identity Association (%s): operation error EKS: CreatePodIdentityAssociation, "+
 			"ResourceInUseException: Association already exists for service account %s in namespace %s", cluster, sa, namespace),
 	}
+}
+
+// PrivateDNSName is the regional DNS name an AWS service's interface
+// endpoint answers for with private DNS: com.amazonaws.<region>.<service>
+// is <service>.<region>.amazonaws.com. Other service names (endpoint
+// services, com.amazonaws.vpce.*, whose owner chooses the name) are
+// returned as they are.
+func PrivateDNSName(serviceName string) string {
+	rest, ok := strings.CutPrefix(serviceName, "com.amazonaws.")
+	if !ok || strings.HasPrefix(rest, "vpce.") {
+		return serviceName
+	}
+	region, service, ok := strings.Cut(rest, ".")
+	if !ok {
+		return serviceName
+	}
+	return service + "." + region + ".amazonaws.com"
 }
 
 // ServiceLinkedRoleName is the role IAM creates for a service.
