@@ -174,18 +174,39 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 	ctx.Export("accessPointId", modelStore.AccessPointID)
 	ctx.Export("modelClaim", pulumi.Sprintf("%s/%s", modelStore.ClaimNamespace, modelStore.ClaimName))
 
+	// Bedrock's access before the gateway: the Envoy pods get Pod
+	// Identity credentials only if the association exists when they start.
+	var envoyAnnotations map[string]string
+	var envoyDeps []pulumi.Resource
+	if bedrock := providers.BedrockModels(cfg); len(bedrock) > 0 {
+		access, err := providers.NewBedrockAccess(ctx, k8s.Name+"-bedrock", &providers.AWSArgs{
+			Partition: acct.Partition, Region: acct.Region, AccountID: acct.ID,
+			ClusterName:    k8s.ClusterName,
+			RoleNamePrefix: k8s.Name,
+			Namespace:      gateway.EnvoyNamespace, ServiceAccount: gateway.EnvoyServiceAccount,
+			VpcID: net.VpcID, PrivateSubnetIDs: net.PrivateSubnetIDs, NodeSecurityGroupID: k8s.ClusterSecurityGroupID,
+			Tags: baseTags,
+		}, bedrock, providers.BedrockEndpoint(cfg))
+		if err != nil {
+			return err
+		}
+		envoyAnnotations, envoyDeps = access.PodAnnotations, access.Ready
+		ctx.Export("bedrockRoleArn", access.RoleARN)
+	}
 	gw, err := gateway.NewGateway(ctx, k8s.Name+"-gateway", &gateway.Args{
 		Listener: gateway.Listener{
 			Internal:       cfg.Gateway.LoadBalancer == config.LoadBalancerInternal,
 			SourceCIDRs:    cfg.Gateway.SourceCIDRs,
 			CertificateARN: cfg.Gateway.CertificateARN,
 			NodeSelector:   onPlatform,
+			PodAnnotations: envoyAnnotations,
 			RouteNamespace: storage.Namespace,
 		},
-		Clients:     gatewayClients(cfg),
-		ServedNames: servedNames(cfg, specs),
-		Provider:    k8s.Provider,
-		DependsOn:   []pulumi.Resource{platformNodes.NodePool},
+		EnvoyDependsOn: envoyDeps,
+		Clients:        gatewayClients(cfg),
+		ServedNames:    servedNames(cfg, specs),
+		Provider:       k8s.Provider,
+		DependsOn:      []pulumi.Resource{platformNodes.NodePool},
 	})
 	if err != nil {
 		return err
@@ -213,7 +234,7 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 		Namespace: storage.Namespace,
 		ModelPort: models.Port,
 		Provider:  k8s.Provider,
-		DependsOn: append([]pulumi.Resource{modelStore.NamespaceResource}, gw.Ready...),
+		DependsOn: append(append([]pulumi.Resource{modelStore.NamespaceResource}, gw.Ready...), envoyDeps...),
 	})
 	if err != nil {
 		return err
