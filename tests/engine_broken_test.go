@@ -103,6 +103,36 @@ func TestEngineScenariosCatchBrokenPrograms(t *testing.T) {
 		},
 		want: "preview: update urn:pulumi:dev::llm-platform::llm-platform:network:Network$aws:ec2/vpc:Vpc::llm-platform-dev-vpc (diffs [tags])",
 	}, {
+		// Issue 17: adding a provider must not reach past the gateway.
+		name: "hosted providers counted on the VPC",
+		program: func(ctx *pulumi.Context) error {
+			var providers []any
+			if err := pconfig.New(ctx, "").TryObject("providers", &providers); err != nil && !strings.Contains(err.Error(), "missing") {
+				return err
+			}
+			err := ctx.RegisterResourceTransform(func(_ context.Context, args *pulumi.ResourceTransformArgs) *pulumi.ResourceTransformResult {
+				if args.Type != "aws:ec2/vpc:Vpc" {
+					return nil
+				}
+				tags := pulumi.Map{}
+				if old, ok := args.Props["tags"].(pulumi.Map); ok {
+					maps.Copy(tags, old)
+				}
+				tags["hosted-providers"] = pulumi.String(strconv.Itoa(len(providers)))
+				args.Props["tags"] = tags
+				return &pulumi.ResourceTransformResult{Props: args.Props, Opts: args.Opts}
+			})
+			if err != nil {
+				return err
+			}
+			return platform.Program(ctx)
+		},
+		scenario: func(t *testing.T, ctx context.Context, e *engine, st auto.Stack) error {
+			setupUp(t, ctx, e, st)
+			return e.checkAddingProviders(ctx, st)
+		},
+		want: "preview: update urn:pulumi:dev::llm-platform::llm-platform:network:Network$aws:ec2/vpc:Vpc::llm-platform-dev-vpc (diffs [tags]) outside the gateway",
+	}, {
 		name: "secret config exported in clear text",
 		program: withExtra(func(ctx *pulumi.Context) error {
 			// config.Get hands out a secret's plaintext; the export is not
