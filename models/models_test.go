@@ -401,3 +401,28 @@ func TestStartupProbeFromBudget(t *testing.T) {
 		t.Errorf("startup probe every %v s, %v failures; want every %d s, 37", period, threshold, coldstart.StartupProbePeriodSeconds)
 	}
 }
+
+// A model with a hosted fallback is reached around its picker: the
+// gateway's requests for its served name wake it, and never ask for more
+// than one replica.
+func TestFallbackModelWakesOnGatewayRequests(t *testing.T) {
+	t.Parallel()
+	s := spec()
+	s.MinReplicas = 0
+	for _, tr := range Triggers(s) {
+		if tr.Name == "gateway-requests" {
+			t.Fatalf("gateway-requests trigger without a fallback: %+v", tr)
+		}
+	}
+	s.WakeOnGatewayRequests = true
+	tr := Triggers(s)
+	last := tr[len(tr)-1]
+	want := Trigger{
+		Name:       "gateway-requests",
+		Query:      `sum(rate(gen_ai_server_request_duration_seconds_count{gen_ai_original_model="qwen2.5-7b"}[1m]))`,
+		MetricType: "AverageValue", Threshold: WakeOnlyThreshold, Activation: "0",
+	}
+	if last != want {
+		t.Errorf("last trigger %+v, want %+v", last, want)
+	}
+}
