@@ -119,7 +119,9 @@ func (c *Config) validateColdStartLevers(errs *Errors) {
 // valid config (the estimate needs valid sizes).
 func (c *Config) validateWake(errs *Errors) {
 	for i, m := range c.Models {
-		if m.MinReplicas != 0 {
+		// A model with a fallback holds nothing while it wakes: its
+		// fallback answers (package providers).
+		if m.MinReplicas != 0 || m.Fallback != nil {
 			continue
 		}
 		b := c.ColdStart(m)

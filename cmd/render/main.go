@@ -51,6 +51,10 @@ func main() {
 	fmt.Print(cost.Table(cost.Monthly(cfg)))
 	for _, m := range cfg.Models {
 		fmt.Printf("\nCold start of %s (minReplicas %d), with this stack's levers:\n\n%s", m.Name, m.MinReplicas, coldstart.Table(cfg.ColdStart(m), cfg.Gateway.QueueTimeoutSeconds))
+		if m.Fallback != nil {
+			fmt.Printf("\n%s has a fallback: its requests are not held while it wakes, %s answers them as %s.\n",
+				m.Name, m.Fallback.Provider, m.Fallback.UpstreamModel)
+		}
 	}
 }
 
