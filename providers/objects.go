@@ -153,6 +153,13 @@ func BackendObjects(p config.Provider, namespace string) []map[string]any {
 			"spec": map[string]any{
 				"schema":     schema,
 				"backendRef": map[string]any{"group": "gateway.envoyproxy.io", "kind": "Backend", "name": name},
+				// The client's name is for the budgets, metrics and
+				// pickers here, not for a third party. The external
+				// processor removes it from what it forwards only: its
+				// metrics still read it (v1.0.0 internal/headermutator/
+				// header_mutator.go, Mutate), and the rate limit filter
+				// has read it before the upstream filter runs.
+				"headerMutation": map[string]any{"remove": []any{gateway.ClientIDHeader}},
 			},
 		},
 		{

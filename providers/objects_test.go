@@ -44,6 +44,9 @@ func TestBackendObjectsPerKind(t *testing.T) {
 		if got := spec(objs[2])["schema"].(map[string]any)["name"]; got != tc.schema {
 			t.Errorf("%s: schema %v", tc.p.Name, got)
 		}
+		if got := spec(objs[2])["headerMutation"]; !reflect.DeepEqual(got, map[string]any{"remove": []any{gateway.ClientIDHeader}}) {
+			t.Errorf("%s: the client's name would reach the provider: headerMutation %v", tc.p.Name, got)
+		}
 		policy := spec(objs[3])
 		if policy["type"] != tc.auth {
 			t.Errorf("%s: auth %v", tc.p.Name, policy["type"])
