@@ -2,7 +2,6 @@ package inference
 
 import (
 	"fmt"
-	"slices"
 	"sort"
 
 	"github.com/llm-platform/llm-platform/gateway"
@@ -56,14 +55,4 @@ func RouteObjects(namespace string, models []Route) ([]map[string]any, error) {
 		routes = append(routes, gateway.AIGatewayRouteObject(fmt.Sprintf("llm-models-%d", i), namespace, chunk))
 	}
 	return routes, nil
-}
-
-// ServedNames lists every served name of the models, sorted.
-func ServedNames(models []Route) []string {
-	var out []string
-	for _, m := range models {
-		out = append(out, m.ServedNames...)
-	}
-	slices.Sort(out)
-	return out
 }

@@ -73,30 +73,13 @@ func TestEngineScenariosCatchBrokenPrograms(t *testing.T) {
 		want: "second preview: update urn:pulumi:dev::llm-platform::random:index/randomPet:RandomPet::deployed-at (diffs [keepers])",
 	}, {
 		name: "gpu limit stamped on the VPC",
-		program: func(ctx *pulumi.Context) error {
+		program: withVPCTag("gpu-limit", func(ctx *pulumi.Context) (string, error) {
 			var gpu struct {
 				GPULimit int `json:"gpuLimit"`
 			}
-			if err := pconfig.New(ctx, "").TryObject("gpu", &gpu); err != nil {
-				return err
-			}
-			err := ctx.RegisterResourceTransform(func(_ context.Context, args *pulumi.ResourceTransformArgs) *pulumi.ResourceTransformResult {
-				if args.Type != "aws:ec2/vpc:Vpc" {
-					return nil
-				}
-				tags := pulumi.Map{}
-				if old, ok := args.Props["tags"].(pulumi.Map); ok {
-					maps.Copy(tags, old)
-				}
-				tags["gpu-limit"] = pulumi.String(strconv.Itoa(gpu.GPULimit))
-				args.Props["tags"] = tags
-				return &pulumi.ResourceTransformResult{Props: args.Props, Opts: args.Opts}
-			})
-			if err != nil {
-				return err
-			}
-			return platform.Program(ctx)
-		},
+			err := pconfig.New(ctx, "").TryObject("gpu", &gpu)
+			return strconv.Itoa(gpu.GPULimit), err
+		}),
 		scenario: func(t *testing.T, ctx context.Context, e *engine, st auto.Stack) error {
 			setupUp(t, ctx, e, st)
 			return e.checkConfigChangeTouchesOnly(ctx, st, setGPULimit(3), []resourceKey{nodePool})
@@ -105,28 +88,13 @@ func TestEngineScenariosCatchBrokenPrograms(t *testing.T) {
 	}, {
 		// Issue 17: adding a provider must not reach past the gateway.
 		name: "hosted providers counted on the VPC",
-		program: func(ctx *pulumi.Context) error {
+		program: withVPCTag("hosted-providers", func(ctx *pulumi.Context) (string, error) {
 			var providers []any
 			if err := pconfig.New(ctx, "").TryObject("providers", &providers); err != nil && !strings.Contains(err.Error(), "missing") {
-				return err
+				return "", err
 			}
-			err := ctx.RegisterResourceTransform(func(_ context.Context, args *pulumi.ResourceTransformArgs) *pulumi.ResourceTransformResult {
-				if args.Type != "aws:ec2/vpc:Vpc" {
-					return nil
-				}
-				tags := pulumi.Map{}
-				if old, ok := args.Props["tags"].(pulumi.Map); ok {
-					maps.Copy(tags, old)
-				}
-				tags["hosted-providers"] = pulumi.String(strconv.Itoa(len(providers)))
-				args.Props["tags"] = tags
-				return &pulumi.ResourceTransformResult{Props: args.Props, Opts: args.Opts}
-			})
-			if err != nil {
-				return err
-			}
-			return platform.Program(ctx)
-		},
+			return strconv.Itoa(len(providers)), nil
+		}),
 		scenario: func(t *testing.T, ctx context.Context, e *engine, st auto.Stack) error {
 			setupUp(t, ctx, e, st)
 			return e.checkAddingProviders(ctx, st)
@@ -346,6 +314,34 @@ func withExtra(extra pulumi.RunFunc) pulumi.RunFunc {
 			return err
 		}
 		return extra(ctx)
+	}
+}
+
+// withVPCTag runs the program with a tag on the VPC whose value the
+// function reads from the stack's config: a resource far from the gateway
+// that a config change must leave alone.
+func withVPCTag(key string, value func(ctx *pulumi.Context) (string, error)) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		v, err := value(ctx)
+		if err != nil {
+			return err
+		}
+		err = ctx.RegisterResourceTransform(func(_ context.Context, args *pulumi.ResourceTransformArgs) *pulumi.ResourceTransformResult {
+			if args.Type != "aws:ec2/vpc:Vpc" {
+				return nil
+			}
+			tags := pulumi.Map{}
+			if old, ok := args.Props["tags"].(pulumi.Map); ok {
+				maps.Copy(tags, old)
+			}
+			tags[key] = pulumi.String(v)
+			args.Props["tags"] = tags
+			return &pulumi.ResourceTransformResult{Props: args.Props, Opts: args.Opts}
+		})
+		if err != nil {
+			return err
+		}
+		return platform.Program(ctx)
 	}
 }
 
