@@ -227,17 +227,21 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 		return err
 	}
 	// Hosted providers and fallbacks, next to the pools' routes.
-	hosted, err := providers.NewProviders(ctx, k8s.Name+"-providers", &providers.Args{
-		Providers: cfg.Providers,
-		Fallbacks: fallbackModels(cfg),
-		APIKeys:   cfg.ProviderAPIKeys,
-		Namespace: storage.Namespace,
-		ModelPort: models.Port,
-		Provider:  k8s.Provider,
-		DependsOn: append(append([]pulumi.Resource{modelStore.NamespaceResource}, gw.Ready...), envoyDeps...),
-	})
-	if err != nil {
-		return err
+	var hostedRoutes []pulumi.Resource
+	if fallbacks := fallbackModels(cfg); len(cfg.Providers) > 0 || len(fallbacks) > 0 {
+		hosted, err := providers.NewProviders(ctx, k8s.Name+"-providers", &providers.Args{
+			Providers: cfg.Providers,
+			Fallbacks: fallbacks,
+			APIKeys:   cfg.ProviderAPIKeys,
+			Namespace: storage.Namespace,
+			ModelPort: models.Port,
+			Provider:  k8s.Provider,
+			DependsOn: append(append([]pulumi.Resource{modelStore.NamespaceResource}, gw.Ready...), envoyDeps...),
+		})
+		if err != nil {
+			return err
+		}
+		hostedRoutes = hosted.Routes
 	}
 	ctx.Export("endpoint", gw.Endpoint)
 	ctx.Export("servedModels", gw.ServedModels)
@@ -325,7 +329,7 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 		MonitoringNamespace:  observability.Namespace,
 		PickerPodLabels:      inference.PickerPodLabels(),
 		Provider:             k8s.Provider,
-		DependsOn:            append(append([]pulumi.Resource{pool.NodePool}, pools.Routes...), hosted.Routes...),
+		DependsOn:            append(append([]pulumi.Resource{pool.NodePool}, pools.Routes...), hostedRoutes...),
 		PlatformNodes:        []pulumi.Resource{platformNodes.NodePool},
 		NamespaceResource:    modelStore.NamespaceResource,
 	})
