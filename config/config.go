@@ -184,6 +184,14 @@ type Gateway struct {
 	CertificateARN string `json:"certificateArn"`
 	// Clients each get an API key.
 	Clients []Client `json:"clients"`
+	// OIDC lets clients authenticate with a JWT instead of an API key,
+	// on a listener of their own (nil: API keys only).
+	OIDC *OIDC `json:"oidc"`
+	// Groups give each member of a JWT group a default budget.
+	Groups []Group `json:"groups"`
+	// BudgetStoreDown is what requests get while the budget counters'
+	// store is unreachable: "open" (pass, unmetered) or "closed" (refused).
+	BudgetStoreDown string `json:"budgetStoreDown"`
 	// QueueTimeoutSeconds is how long a model's endpoint picker holds a
 	// request while the model has no ready replica (it is waking from
 	// zero) before answering 503: the hold time every scale-to-zero
@@ -197,12 +205,17 @@ const (
 	LoadBalancerInternetFacing = "internet-facing"
 )
 
-// Client is one API consumer of the gateway.
+// Client is one API consumer of the gateway, with an API key.
 type Client struct {
 	Name string `json:"name"`
-	// TokensPerHour limits the client's total (input + output) tokens; 0 is
-	// unlimited.
-	TokensPerHour int `json:"tokensPerHour"`
+	// TokensPerHour, TokensPerDay and TokensPerMonth limit the client's
+	// total (input + output) tokens in each window; 0 is no budget.
+	TokensPerHour  int `json:"tokensPerHour"`
+	TokensPerDay   int `json:"tokensPerDay"`
+	TokensPerMonth int `json:"tokensPerMonth"`
+	// Mode is "enforce" (default: 429 once a budget is spent) or
+	// "observe" (would-be 429s are only counted).
+	Mode string `json:"mode"`
 }
 
 // Model is one vLLM deployment.

@@ -114,6 +114,7 @@ func DefaultStorage() Storage {
 func DefaultGateway() Gateway {
 	return Gateway{
 		LoadBalancer: LoadBalancerInternal, SourceCIDRs: []string{}, CertificateARN: "", Clients: []Client{},
+		Groups: []Group{}, BudgetStoreDown: StoreDownOpen,
 		QueueTimeoutSeconds: coldstart.DefaultQueueTimeoutSeconds,
 	}
 }
@@ -121,7 +122,8 @@ func DefaultGateway() Gateway {
 // DefaultObservability is the observability key when the stack does not set it.
 func DefaultObservability() Observability {
 	return Observability{
-		Enabled: true, Retention: "15d", StorageGiB: 50, ErrorRatioTarget: 0.01,
+		// 35 days: the usage and cost view covers a month.
+		Enabled: true, Retention: "35d", StorageGiB: 50, ErrorRatioTarget: 0.01,
 		// No receiver until the stack names one and sets its URL secret.
 		Alerts: Alerts{Receiver: AlertReceiverNone},
 	}

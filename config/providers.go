@@ -77,6 +77,11 @@ type Provider struct {
 type HostedModel struct {
 	ServedName    string `json:"servedName"`
 	UpstreamModel string `json:"upstreamModel"`
+	// USDPerMillionInputTokens and USDPerMillionOutputTokens are the
+	// provider's list prices, for the usage view's cost per client (0:
+	// not priced).
+	USDPerMillionInputTokens  float64 `json:"usdPerMillionInputTokens"`
+	USDPerMillionOutputTokens float64 `json:"usdPerMillionOutputTokens"`
 }
 
 // Fallback sends a self-hosted model's requests to a hosted model when
@@ -85,6 +90,9 @@ type Fallback struct {
 	// Provider is a providers[].name.
 	Provider      string `json:"provider"`
 	UpstreamModel string `json:"upstreamModel"`
+	// Prices of the fallback's tokens, as for a hosted model.
+	USDPerMillionInputTokens  float64 `json:"usdPerMillionInputTokens"`
+	USDPerMillionOutputTokens float64 `json:"usdPerMillionOutputTokens"`
 }
 
 // ProviderByName returns the provider of that name.
@@ -199,6 +207,7 @@ func (c *Config) validateProviders(errs *Errors, setKeys map[string]bool, served
 				served[m.ServedName] = mkey
 			}
 			checkUpstreamModel(errs, mkey+".upstreamModel", p.Kind, m.UpstreamModel)
+			checkPrices(errs, mkey, m.USDPerMillionInputTokens, m.USDPerMillionOutputTokens)
 		}
 	}
 	for _, k := range []string{OpenAIAPIKeyKey, AnthropicAPIKeyKey} {
@@ -217,6 +226,7 @@ func (c *Config) validateProviders(errs *Errors, setKeys map[string]bool, served
 			continue
 		}
 		checkUpstreamModel(errs, key+".upstreamModel", p.Kind, m.Fallback.UpstreamModel)
+		checkPrices(errs, key, m.Fallback.USDPerMillionInputTokens, m.Fallback.USDPerMillionOutputTokens)
 		if m.Fallback.UpstreamModel == m.ServedName {
 			// Fallbacks are counted as requests for the served name sent
 			// on as another model.
@@ -232,4 +242,44 @@ func checkUpstreamModel(errs *Errors, key, kind, id string) {
 	case !upstreamModel.MatchString(id) || len(id) > 256:
 		errs.add(key, id, "must be the provider's model id (letters, digits and . _ : / @ -)")
 	}
+}
+
+func checkPrices(errs *Errors, key string, input, output float64) {
+	if input < 0 || input > 10000 {
+		errs.add(key+".usdPerMillionInputTokens", input, "must be a price in USD per million tokens, 0 to 10000 (0: not priced)")
+	}
+	if output < 0 || output > 10000 {
+		errs.add(key+".usdPerMillionOutputTokens", output, "must be a price in USD per million tokens, 0 to 10000 (0: not priced)")
+	}
+}
+
+// HostedPrice is a hosted model id's list prices.
+type HostedPrice struct {
+	UpstreamModel                                       string
+	USDPerMillionInputTokens, USDPerMillionOutputTokens float64
+}
+
+// HostedPrices lists the priced hosted model ids (providers' models and
+// fallbacks), one entry per id (the first price given wins).
+func (c *Config) HostedPrices() []HostedPrice {
+	var out []HostedPrice
+	seen := map[string]bool{}
+	add := func(id string, in, outp float64) {
+		if seen[id] || (in == 0 && outp == 0) {
+			return
+		}
+		seen[id] = true
+		out = append(out, HostedPrice{id, in, outp})
+	}
+	for _, p := range c.Providers {
+		for _, m := range p.Models {
+			add(m.UpstreamModel, m.USDPerMillionInputTokens, m.USDPerMillionOutputTokens)
+		}
+	}
+	for _, m := range c.Models {
+		if m.Fallback != nil {
+			add(m.Fallback.UpstreamModel, m.Fallback.USDPerMillionInputTokens, m.Fallback.USDPerMillionOutputTokens)
+		}
+	}
+	return out
 }

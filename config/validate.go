@@ -94,6 +94,7 @@ func (c *Config) validate(setSecrets map[string]bool) Errors {
 	c.validatePlatformNodes(&errs)
 	c.validateStorage(&errs)
 	c.validateGateway(&errs)
+	c.validateIdentity(&errs)
 	served := c.validateModels(&errs)
 	c.validateProviders(&errs, setSecrets, served)
 	c.validateGPUFit(&errs)
@@ -308,9 +309,7 @@ func (c *Config) validateGateway(errs *Errors) {
 			errs.add(key+".name", cl.Name, "duplicate client name")
 		}
 		seen[cl.Name] = true
-		if cl.TokensPerHour < 0 {
-			errs.add(key+".tokensPerHour", cl.TokensPerHour, "must be 0 (unlimited) or positive")
-		}
+		checkBudgets(errs, key, cl.TokensPerHour, cl.TokensPerDay, cl.TokensPerMonth, cl.Mode)
 	}
 }
 

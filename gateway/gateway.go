@@ -27,6 +27,14 @@ type Args struct {
 	ServedNames []string
 	// Provider is the cluster's Kubernetes provider.
 	Provider *kubernetes.Provider
+	// Budgets is the token budgets' BackendTrafficPolicy (package
+	// budgets); nil: no budget, and no counter store.
+	Budgets map[string]any
+	// JWTPolicy is the OIDC listener's SecurityPolicy (package budgets);
+	// set exactly when Listener.OIDC is.
+	JWTPolicy map[string]any
+	// CounterStore is how the budgets' counters are kept.
+	CounterStore CounterStore
 	// DependsOn holds what the controllers need first (the platform pool).
 	DependsOn []pulumi.Resource
 	// EnvoyDependsOn holds what the Envoy pods need before they start
@@ -40,6 +48,9 @@ type Gateway struct {
 
 	// Endpoint is the base URL clients use: <scheme>://<load balancer>/v1.
 	Endpoint pulumi.StringOutput `pulumi:"endpoint"`
+	// OIDCEndpoint is the base URL of JWT clients (the OIDC listener's
+	// port); empty without OIDC.
+	OIDCEndpoint pulumi.StringOutput `pulumi:"oidcEndpoint"`
 	// ServedModels are the model names the endpoint answers to.
 	ServedModels pulumi.StringArrayOutput `pulumi:"servedModels"`
 	// APIKeys maps each client to its API key (a secret).
@@ -70,6 +81,9 @@ func (a *Args) validate() error {
 			return fmt.Errorf("gateway: config key gateway.clients: client name %q is not a unique DNS label", c.Name)
 		}
 		seen[c.Name] = true
+	}
+	if a.Listener.OIDC != (a.JWTPolicy != nil) {
+		return fmt.Errorf("gateway: the OIDC listener and its JWT policy come together (config key gateway.oidc)")
 	}
 	if a.Listener.RouteNamespace == "" {
 		return fmt.Errorf("gateway: the listener's RouteNamespace is required")
@@ -131,8 +145,8 @@ func NewGateway(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	// Token budgets need a shared counter store (ratelimit.go).
 	redisURL := ""
 	var controllerDeps []pulumi.Resource
-	if RateLimitPolicyObject(args.Clients) != nil {
-		store, err := newCounterStore(ctx, name, nodeSelector, ns, egNamespace, parent, k8s)
+	if args.Budgets != nil {
+		store, err := newCounterStore(ctx, name, nodeSelector, args.CounterStore, ns, egNamespace, parent, k8s)
 		if err != nil {
 			return nil, err
 		}
@@ -163,7 +177,7 @@ func NewGateway(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		Namespace:       egNamespace.Metadata.Name().Elem(),
 		CreateNamespace: pulumi.Bool(false),
 		SkipCrds:        pulumi.Bool(true),
-		Values:          pulumi.ToMap(EnvoyGatewayValues(nodeSelector, redisURL)),
+		Values:          pulumi.ToMap(EnvoyGatewayValues(nodeSelector, redisURL, args.CounterStore.FailClosed)),
 	}, parent, k8s, pulumi.DependsOn(append([]pulumi.Resource{crds, egNamespace}, controllerDeps...)))
 	if err != nil {
 		return nil, err
@@ -254,8 +268,15 @@ func NewGateway(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		return nil, err
 	}
 	gw.Ready = []pulumi.Resource{gateway, apiKeys}
-	if policy := RateLimitPolicyObject(args.Clients); policy != nil {
-		limits, err := apply("token-limits", policy, afterGateway)
+	if args.JWTPolicy != nil {
+		jwt, err := apply("oidc", args.JWTPolicy, afterGateway)
+		if err != nil {
+			return nil, err
+		}
+		gw.Ready = append(gw.Ready, jwt)
+	}
+	if args.Budgets != nil {
+		limits, err := apply("token-limits", args.Budgets, afterGateway)
 		if err != nil {
 			return nil, err
 		}
@@ -266,10 +287,18 @@ func NewGateway(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	gw.Endpoint = gateway.Status.ApplyT(func(status any) string {
 		return EndpointURL(scheme, port, loadBalancerAddress(status))
 	}).(pulumi.StringOutput)
+	oidcPort := args.Listener.OIDCPort()
+	gw.OIDCEndpoint = gateway.Status.ApplyT(func(status any) string {
+		if !args.Listener.OIDC {
+			return ""
+		}
+		return EndpointURL(scheme, oidcPort, loadBalancerAddress(status))
+	}).(pulumi.StringOutput)
 	gw.ServedModels = pulumi.ToStringArray(args.ServedNames).ToStringArrayOutput()
 	gw.APIKeys = keys
 	if err := ctx.RegisterResourceOutputs(gw, pulumi.Map{
 		"endpoint":     gw.Endpoint,
+		"oidcEndpoint": gw.OIDCEndpoint,
 		"servedModels": gw.ServedModels,
 		"apiKeys":      gw.APIKeys,
 	}); err != nil {

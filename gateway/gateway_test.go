@@ -42,34 +42,24 @@ func TestLoadBalancerAnnotations(t *testing.T) {
 	}
 }
 
-func TestRateLimitOnlyForLimitedClients(t *testing.T) {
-	t.Parallel()
-	if RateLimitPolicyObject([]Client{{Name: "a"}}) != nil {
-		t.Error("a policy without any limited client")
-	}
-	p := RateLimitPolicyObject([]Client{{Name: "a"}, {Name: "b", TokensPerHour: 1000}})
-	rules := p["spec"].(map[string]any)["rateLimit"].(map[string]any)["global"].(map[string]any)["rules"].([]any)
-	if len(rules) != 1 {
-		t.Fatalf("%d rules", len(rules))
-	}
-	r := rules[0].(map[string]any)
-	sel := r["clientSelectors"].([]any)[0].(map[string]any)["headers"].([]any)[0].(map[string]any)
-	if sel["name"] != ClientIDHeader || sel["value"] != "b" || r["limit"].(map[string]any)["requests"] != 1000 {
-		t.Errorf("rule %v", r)
-	}
-	if key := r["cost"].(map[string]any)["response"].(map[string]any)["metadata"].(map[string]any)["key"]; key != "llm_total_token" {
-		t.Errorf("charged on %v", key)
-	}
+// budgetPolicy stands for package budgets' policy (which imports this
+// package): the gateway applies whatever it is given.
+var budgetPolicy = map[string]any{
+	"apiVersion": "gateway.envoyproxy.io/v1alpha1", "kind": "BackendTrafficPolicy",
+	"metadata": map[string]any{"name": "llm-token-limits", "namespace": Namespace},
+	"spec":     map[string]any{"targetRefs": []any{gatewayRef()}},
 }
 
-func renderGateway(t *testing.T, clients []Client) *render.Result {
+func renderGateway(t *testing.T, clients []Client, budgets map[string]any, store CounterStore) *render.Result {
 	t.Helper()
 	res, err := render.RunComponent("us-east-1", render.WithKubernetes(func(ctx *pulumi.Context, provider *kubernetes.Provider) error {
 		gw, err := NewGateway(ctx, "gw", &Args{
-			Listener:    Listener{Internal: true, NodeSelector: map[string]string{"role": "system"}, RouteNamespace: "models"},
-			Clients:     clients,
-			ServedNames: []string{"qwen-7b", "qwen-sql"},
-			Provider:    provider,
+			Listener:     Listener{Internal: true, NodeSelector: map[string]string{"role": "system"}, RouteNamespace: "models"},
+			Clients:      clients,
+			Budgets:      budgets,
+			CounterStore: store,
+			ServedNames:  []string{"qwen-7b", "qwen-sql"},
+			Provider:     provider,
 		})
 		if err != nil {
 			return err
@@ -87,7 +77,7 @@ func renderGateway(t *testing.T, clients []Client) *render.Result {
 
 func TestGatewayComponent(t *testing.T) {
 	t.Parallel()
-	res := renderGateway(t, []Client{{Name: "team-a", TokensPerHour: 5000}, {Name: "team-b"}})
+	res := renderGateway(t, []Client{{Name: "team-a"}, {Name: "team-b"}}, budgetPolicy, CounterStore{})
 	keys := res.OfType("random:index/randomPassword:RandomPassword")
 	var keyNames []string
 	for _, k := range keys {
@@ -140,26 +130,13 @@ func TestGatewayComponent(t *testing.T) {
 
 func TestGatewayWithoutLimitsHasNoRedis(t *testing.T) {
 	t.Parallel()
-	res := renderGateway(t, []Client{{Name: "team-a"}})
+	res := renderGateway(t, []Client{{Name: "team-a"}}, nil, CounterStore{})
 	if len(res.OfType("kubernetes:apps/v1:Deployment")) != 0 || len(res.OfType("kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy")) != 0 {
 		t.Error("Redis or a token policy without any limited client")
 	}
 	eg := res.Named("kubernetes:helm.sh/v3:Release", "gw-envoy-gateway")
 	if eg.String("values.config.envoyGateway.rateLimit.backend.type") != "" {
 		t.Error("rate-limit backend configured without limits")
-	}
-}
-
-// A client's budget is one bucket across every route: without shared, Envoy
-// Gateway counts per route and the AI Gateway makes a route rule per served
-// name, so a client would get its budget once per model name.
-func TestBudgetSharedAcrossRoutes(t *testing.T) {
-	t.Parallel()
-	p := RateLimitPolicyObject([]Client{{Name: "a", TokensPerHour: 10}, {Name: "b", TokensPerHour: 20}})
-	for _, r := range p["spec"].(map[string]any)["rateLimit"].(map[string]any)["global"].(map[string]any)["rules"].([]any) {
-		if r.(map[string]any)["shared"] != true {
-			t.Errorf("rule %v is per route, want shared: true", r)
-		}
 	}
 }
 
@@ -201,7 +178,7 @@ func TestTimeoutsUnderTheLoadBalancer(t *testing.T) {
 // admits only the rate limit service.
 func TestCounterStoreLockedDown(t *testing.T) {
 	t.Parallel()
-	res := renderGateway(t, []Client{{Name: "team-a", TokensPerHour: 5000}})
+	res := renderGateway(t, []Client{{Name: "team-a"}}, budgetPolicy, CounterStore{})
 	pw := res.Named("random:index/randomPassword:RandomPassword", "gw-redis-password")
 	if pw == nil || pw.Inputs["special"] != false || pw.Inputs["length"].(float64) < 32 {
 		t.Fatalf("redis password = %+v", pw)
@@ -214,8 +191,10 @@ func TestCounterStoreLockedDown(t *testing.T) {
 	if ns := res.Named("kubernetes:core/v1:Secret", "gw-redis-auth").String("metadata.namespace"); ns != envoyGatewayNamespace {
 		t.Errorf("the rate limit service's password is in %q, want %q", ns, envoyGatewayNamespace)
 	}
-	if conf := RedisConfig("p4ss"); !strings.Contains(conf, "requirepass p4ss\n") {
-		t.Errorf("redis.conf %q requires no password", conf)
+	for _, persistent := range []bool{false, true} {
+		if conf := RedisConfig("p4ss", persistent); !strings.Contains(conf, "requirepass p4ss\n") {
+			t.Errorf("redis.conf %q requires no password", conf)
+		}
 	}
 	deploy := res.Named("kubernetes:apps/v1:Deployment", "gw-redis")
 	if args, _ := deploy.Input("spec.template.spec.containers.0.args"); !slices.Equal(args.([]any), []any{"/etc/redis/redis.conf"}) {
@@ -251,5 +230,42 @@ func TestCounterStoreLockedDown(t *testing.T) {
 	if peers := from.([]any); len(peers) != 1 ||
 		peers[0].(map[string]any)["podSelector"].(map[string]any)["matchLabels"].(map[string]any)["app.kubernetes.io/name"] != RateLimitServiceName {
 		t.Errorf("Redis admits %v, want only the rate limit service", from)
+	}
+}
+
+// Budgets over a day or a month keep their counters: Redis appends every
+// write to its volume (a StatefulSet's claim of the store's class), and
+// consolidation leaves it where its volume is. In memory otherwise.
+func TestCounterStorePersistence(t *testing.T) {
+	t.Parallel()
+	if conf := RedisConfig("p", true); !strings.Contains(conf, "appendonly yes\n") || !strings.Contains(conf, "dir /data\n") {
+		t.Errorf("persistent redis.conf %q", conf)
+	}
+	if conf := RedisConfig("p", false); !strings.Contains(conf, "appendonly no\n") {
+		t.Errorf("in-memory redis.conf %q", conf)
+	}
+	res := renderGateway(t, []Client{{Name: "team-a"}}, budgetPolicy, CounterStore{StorageClass: "gp3", VolumeGiB: 1, FailClosed: true})
+	if res.Named("kubernetes:apps/v1:Deployment", "gw-redis") != nil {
+		t.Error("a persistent store runs as a Deployment")
+	}
+	sts := res.Named("kubernetes:apps/v1:StatefulSet", "gw-redis")
+	if sts == nil {
+		t.Fatal("no Redis StatefulSet")
+	}
+	if sc := sts.String("spec.volumeClaimTemplates.0.spec.storageClassName"); sc != "gp3" {
+		t.Errorf("claim class %q", sc)
+	}
+	if name := sts.String("spec.volumeClaimTemplates.0.metadata.name"); name != "data" {
+		t.Errorf("claim %q is not the data volume redis writes to", name)
+	}
+	if vols, _ := sts.Input("spec.template.spec.volumes"); len(vols.([]any)) != 1 {
+		t.Errorf("volumes %v: the claim, not an emptyDir, must be data", vols)
+	}
+	if a, _ := sts.Input("spec.template.metadata.annotations"); a.(map[string]any)["karpenter.sh/do-not-disrupt"] != "true" {
+		t.Errorf("annotations %v", a)
+	}
+	eg := res.Named("kubernetes:helm.sh/v3:Release", "gw-envoy-gateway")
+	if fc, _ := eg.Input("values.config.envoyGateway.rateLimit.failClosed"); fc != true {
+		t.Errorf("failClosed %v, want true (gateway.budgetStoreDown closed)", fc)
 	}
 }

@@ -25,6 +25,15 @@ const (
 	// ignores header mutations on InferencePool rules, and route filters
 	// run after the picker.
 	ClientIDHeader = "x-gateway-inference-fairness-id"
+	// GroupHeader carries a JWT client's group (package budgets), for its
+	// group's default budget. Like ClientIDHeader, it is removed from every
+	// request before authentication (ClientTrafficPolicyObject), so only a
+	// token can set it.
+	GroupHeader = "x-llm-platform-group"
+	// APIKeyListener and OIDCListener name the Gateway's listeners: API
+	// keys on the first, JWTs on the second (package budgets says why two).
+	APIKeyListener = "http"
+	OIDCListener   = "oidc"
 	// ModelHeader is set by the AI Gateway from the request body's "model".
 	ModelHeader = "x-ai-eg-model"
 	// BackendHeader is the response header naming the backend that
@@ -97,6 +106,8 @@ type Listener struct {
 	CertificateARN string
 	// NodeSelector places the Envoy proxies.
 	NodeSelector map[string]string
+	// OIDC adds the listener for JWT clients (OIDCPort).
+	OIDC bool
 	// PodAnnotations go on the Envoy pods: a change rolls them (package
 	// providers annotates the Pod Identity role, whose credentials a pod
 	// gets only if the association exists when it is created).
@@ -115,6 +126,15 @@ func (l Listener) Port() int {
 	return 80
 }
 
+// OIDCPort is the JWT clients' listener port: 8443 with a certificate,
+// 8080 without.
+func (l Listener) OIDCPort() int {
+	if l.CertificateARN != "" {
+		return 8443
+	}
+	return 8080
+}
+
 // Scheme is the URL scheme clients use.
 func (l Listener) Scheme() string {
 	if l.CertificateARN != "" {
@@ -131,6 +151,13 @@ func gatewayRef() map[string]any {
 	return map[string]any{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": GatewayName}
 }
 
+// listenerRef targets one listener of the Gateway.
+func listenerRef(section string) map[string]any {
+	ref := gatewayRef()
+	ref["sectionName"] = section
+	return ref
+}
+
 // LoadBalancerAnnotations are the Service annotations the in-tree AWS
 // cloud provider reads to create a Network Load Balancer.
 func LoadBalancerAnnotations(l Listener) map[string]string {
@@ -145,6 +172,9 @@ func LoadBalancerAnnotations(l Listener) map[string]string {
 		// TLS ends at the NLB; Envoy receives plain HTTP on 443.
 		a["service.beta.kubernetes.io/aws-load-balancer-ssl-cert"] = l.CertificateARN
 		a["service.beta.kubernetes.io/aws-load-balancer-ssl-ports"] = "443"
+		if l.OIDC {
+			a["service.beta.kubernetes.io/aws-load-balancer-ssl-ports"] = fmt.Sprintf("443,%d", l.OIDCPort())
+		}
 		a["service.beta.kubernetes.io/aws-load-balancer-backend-protocol"] = "tcp"
 	}
 	return a
@@ -241,26 +271,37 @@ func GatewayObject(l Listener) map[string]any {
 		},
 		"spec": map[string]any{
 			"gatewayClassName": ClassName,
-			"listeners": []any{map[string]any{
-				"name":     "http",
-				"protocol": "HTTP",
-				"port":     l.Port(),
-				// Routes from the models' namespace only: a route
-				// anywhere else could not reach the API keys' or the
-				// budgets' policies' protected backends, but could
-				// answer for a model name.
-				"allowedRoutes": map[string]any{"namespaces": map[string]any{
-					"from": "Selector",
-					"selector": map[string]any{"matchLabels": map[string]any{
-						"kubernetes.io/metadata.name": l.RouteNamespace,
-					}},
-				}},
-			}},
+			"listeners":        listeners(l),
 			"infrastructure": map[string]any{
 				"parametersRef": map[string]any{"group": "gateway.envoyproxy.io", "kind": "EnvoyProxy", "name": GatewayName},
 			},
 		},
 	}
+}
+
+// listeners are the API-key listener and, with OIDC, the JWT one. Routes
+// come from the models' namespace only: a route anywhere else could not
+// reach the API keys' or the budgets' policies' protected backends, but
+// could answer for a model name.
+func listeners(l Listener) []any {
+	listener := func(name string, port int) any {
+		return map[string]any{
+			"name":     name,
+			"protocol": "HTTP",
+			"port":     port,
+			"allowedRoutes": map[string]any{"namespaces": map[string]any{
+				"from": "Selector",
+				"selector": map[string]any{"matchLabels": map[string]any{
+					"kubernetes.io/metadata.name": l.RouteNamespace,
+				}},
+			}},
+		}
+	}
+	out := []any{listener(APIKeyListener, l.Port())}
+	if l.OIDC {
+		out = append(out, listener(OIDCListener, l.OIDCPort()))
+	}
+	return out
 }
 
 // ClientTrafficPolicyObject raises the request buffer limit, keeps
@@ -269,7 +310,10 @@ func GatewayObject(l Listener) map[string]any {
 // routing, where the upstream host is known (Envoy Gateway v1.8.3
 // headers.lateResponseHeaders: a header_mutation filter on the listener,
 // internal/xds/translator/header_mutation.go), and set rather than added,
-// so an upstream cannot supply its own.
+// so an upstream cannot supply its own. The identity headers a client
+// could send are removed first, before any filter runs (early header
+// mutation, internal/xds/translator/listener.go): only the API-key or JWT
+// filter sets them, and a token without the claim leaves none.
 func ClientTrafficPolicyObject() map[string]any {
 	return map[string]any{
 		"apiVersion": "gateway.envoyproxy.io/v1alpha1",
@@ -278,9 +322,12 @@ func ClientTrafficPolicyObject() map[string]any {
 		"spec": map[string]any{
 			"targetRefs": []any{gatewayRef()},
 			"connection": map[string]any{"bufferLimit": BufferLimit},
-			"headers": map[string]any{"lateResponseHeaders": map[string]any{"set": []any{
-				map[string]any{"name": BackendHeader, "value": BackendMetadata},
-			}}},
+			"headers": map[string]any{
+				"earlyRequestHeaders": map[string]any{"remove": []any{ClientIDHeader, GroupHeader}},
+				"lateResponseHeaders": map[string]any{"set": []any{
+					map[string]any{"name": BackendHeader, "value": BackendMetadata},
+				}},
+			},
 			"timeout": map[string]any{"http": map[string]any{
 				"streamIdleTimeout": StreamIdleTimeout,
 				"idleTimeout":       ConnectionIdleTimeout,
@@ -289,17 +336,18 @@ func ClientTrafficPolicyObject() map[string]any {
 	}
 }
 
-// SecurityPolicyObject requires an API key on every request: Envoy reads
-// it from the Authorization header (the "Bearer " prefix OpenAI clients
-// send is not part of the key), forwards the client's name and strips the
-// key before the request reaches a model.
+// SecurityPolicyObject requires an API key on every request to the
+// API-key listener: Envoy reads it from the Authorization header (the
+// "Bearer " prefix OpenAI clients send is not part of the key), forwards
+// the client's name and strips the key before the request reaches a
+// model. The OIDC listener has its own policy (package budgets).
 func SecurityPolicyObject() map[string]any {
 	return map[string]any{
 		"apiVersion": "gateway.envoyproxy.io/v1alpha1",
 		"kind":       "SecurityPolicy",
 		"metadata":   meta(APIKeySecretName),
 		"spec": map[string]any{
-			"targetRefs": []any{gatewayRef()},
+			"targetRefs": []any{listenerRef(APIKeyListener)},
 			"apiKeyAuth": map[string]any{
 				"credentialRefs":        []any{map[string]any{"group": "", "kind": "Secret", "name": APIKeySecretName}},
 				"extractFrom":           []any{map[string]any{"headers": []any{"Authorization"}}},
@@ -310,63 +358,17 @@ func SecurityPolicyObject() map[string]any {
 	}
 }
 
-// Client is one API consumer.
+// Client is one API consumer with an API key (its budgets are package
+// budgets').
 type Client struct {
 	Name string
-	// TokensPerHour limits the client's total tokens; 0 is unlimited.
-	TokensPerHour int
-}
-
-// RateLimitPolicyObject charges each limited client's total tokens (input
-// plus output, from the AI Gateway's metadata, once the response is known)
-// against an hourly budget. The request itself costs nothing: the budget is
-// checked before, and charged after, each completion. Nil when no client
-// has a limit.
-func RateLimitPolicyObject(clients []Client) map[string]any {
-	var rules []any
-	for _, c := range clients {
-		if c.TokensPerHour <= 0 {
-			continue
-		}
-		rules = append(rules, map[string]any{
-			"clientSelectors": []any{map[string]any{"headers": []any{
-				map[string]any{"name": ClientIDHeader, "type": "Exact", "value": c.Name},
-			}}},
-			"limit": map[string]any{"requests": c.TokensPerHour, "unit": "Hour"},
-			// One bucket per client across every route: without it Envoy
-			// Gateway keeps a counter per route the policy applies to
-			// (api/v1alpha1/ratelimit_types.go, Shared; internal/xds/
-			// translator/ratelimit.go), and the AI Gateway makes a route
-			// rule per served name, so a client would get its budget once
-			// per model name.
-			"shared": true,
-			"cost": map[string]any{
-				"request": map[string]any{"from": "Number", "number": 0},
-				"response": map[string]any{"from": "Metadata", "metadata": map[string]any{
-					"namespace": "io.envoy.ai_gateway", "key": TotalTokenKey,
-				}},
-			},
-		})
-	}
-	if len(rules) == 0 {
-		return nil
-	}
-	return map[string]any{
-		"apiVersion": "gateway.envoyproxy.io/v1alpha1",
-		"kind":       "BackendTrafficPolicy",
-		"metadata":   meta("llm-token-limits"),
-		"spec": map[string]any{
-			"targetRefs": []any{gatewayRef()},
-			"rateLimit":  map[string]any{"type": "Global", "global": map[string]any{"rules": rules}},
-		},
-	}
 }
 
 // EnvoyGatewayValues are the gateway-helm values: the AI Gateway extension
 // hooks (as the AI Gateway's envoy-gateway-values.yaml sets them), the
 // Backend API, the controller on the platform pool, and the Redis rate
 // limit backend when token limits are used.
-func EnvoyGatewayValues(nodeSelector map[string]string, redisURL string) map[string]any {
+func EnvoyGatewayValues(nodeSelector map[string]string, redisURL string, failClosed bool) map[string]any {
 	provider := map[string]any{"type": "Kubernetes"}
 	envoyGateway := map[string]any{
 		"gateway":  map[string]any{"controllerName": ControllerName},
@@ -402,9 +404,10 @@ func EnvoyGatewayValues(nodeSelector map[string]string, redisURL string) map[str
 	if redisURL != "" {
 		envoyGateway["rateLimit"] = map[string]any{
 			"backend": map[string]any{"type": "Redis", "redis": map[string]any{"url": redisURL}},
-			// Fail open: while Redis is down requests pass unmetered
-			// (ratelimit.go; README, "Token budgets").
-			"failClosed": false,
+			// gateway.budgetStoreDown: while the counter store is down,
+			// requests pass unmetered (open, the default) or Envoy answers
+			// 500 (closed) (ratelimit.go; README, "Token budgets").
+			"failClosed": failClosed,
 		}
 		// The counter store requires its password (ratelimit.go).
 		provider["kubernetes"] = map[string]any{"rateLimitDeployment": rateLimitDeployment(nodeSelector)}

@@ -20,12 +20,20 @@ import (
 // service (envoyproxy/ratelimit, the "envoy-ratelimit" Deployment Envoy
 // Gateway runs in its own namespace) in a Redis this package runs.
 //
-// What happens to budgets when Redis is not there: the counters live in
-// memory only, so a Redis restart resets every client's budget for the
-// current hour; while Redis is down, the rate limit service cannot answer
-// and Envoy lets requests through (Envoy Gateway's rateLimit.failClosed is
-// false, its default, set explicitly in EnvoyGatewayValues): availability
-// over enforcement. The README says so.
+// What happens to budgets when Redis is not there:
+//   - With a StorageClass (the observability layer's encrypted gp3),
+//     Redis is a StatefulSet that appends every write to a file on its
+//     volume (appendonly, fsync every second): a restart reloads the
+//     counters, losing at most the last second. envoyproxy/ratelimit
+//     keys a counter by its window's start (src/limiter/cache_key.go) and
+//     expires it after the window, so reloaded counters resume where they
+//     were and a month's live for a month.
+//   - Without one, the counters live in memory only: a restart resets
+//     every budget's current window. Config allows that only for hourly
+//     budgets.
+//   - While Redis is down, the rate limit service cannot answer: Envoy
+//     lets requests through unmetered (failClosed false, the default) or
+//     answers 500 (gateway.budgetStoreDown closed). The README says so.
 
 const (
 	// RedisAuthSecret holds the Redis password, under RedisAuthKey: in the
@@ -41,6 +49,23 @@ const (
 	redisPort            = 6379
 )
 
+// CounterStore is how the budgets' counters are kept.
+type CounterStore struct {
+	// StorageClass, when set, keeps them on a volume of that class
+	// (persisted); empty keeps them in memory.
+	StorageClass string
+	// VolumeGiB sizes the volume.
+	VolumeGiB int
+	// DependsOn is what the volume needs first (the class, its driver).
+	DependsOn []pulumi.Resource
+	// FailClosed refuses requests while the store is down, instead of
+	// letting them through unmetered.
+	FailClosed bool
+}
+
+// Persistent says whether the counters survive a restart of Redis.
+func (c CounterStore) Persistent() bool { return c.StorageClass != "" }
+
 type counterStore struct {
 	url string
 	// ready is what the Envoy Gateway release waits for: Redis and the
@@ -49,11 +74,11 @@ type counterStore struct {
 }
 
 // newCounterStore runs Redis for the token budgets: one replica on the
-// platform pool, nothing persisted, a generated password (a Pulumi secret)
-// required of every client, and a NetworkPolicy that admits only the rate
-// limit service. Anything else in the cluster could otherwise reset or
-// inflate every client's counters.
-func newCounterStore(ctx *pulumi.Context, name string, nodeSelector map[string]string, ns, egNamespace pulumi.Resource,
+// platform pool, persisted when the store has a StorageClass, a generated
+// password (a Pulumi secret) required of every client, and a
+// NetworkPolicy that admits only the rate limit service. Anything else in
+// the cluster could otherwise reset or inflate every client's counters.
+func newCounterStore(ctx *pulumi.Context, name string, nodeSelector map[string]string, store CounterStore, ns, egNamespace pulumi.Resource,
 	parent pulumi.ResourceOption, k8s pulumi.ResourceOption,
 ) (*counterStore, error) {
 	pw, err := random.NewRandomPassword(ctx, name+"-redis-password", &random.RandomPasswordArgs{
@@ -65,7 +90,8 @@ func newCounterStore(ctx *pulumi.Context, name string, nodeSelector map[string]s
 	inGateway := pulumi.DependsOn([]pulumi.Resource{ns})
 	// The whole configuration is in a Secret file, so the password is in
 	// neither the pod spec nor redis-server's command line.
-	config := pw.Result.ApplyT(RedisConfig).(pulumi.StringOutput)
+	persistent := store.Persistent()
+	config := pw.Result.ApplyT(func(p string) string { return RedisConfig(p, persistent) }).(pulumi.StringOutput)
 	conf, err := corev1.NewSecret(ctx, name+"-redis-config", &corev1.SecretArgs{
 		Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String("redis-config"), Namespace: pulumi.String(Namespace)},
 		Type:       pulumi.String("Opaque"),
@@ -84,65 +110,69 @@ func newCounterStore(ctx *pulumi.Context, name string, nodeSelector map[string]s
 	}
 
 	labels := pulumi.StringMap{"app.kubernetes.io/name": pulumi.String("redis")}
-	deploy, err := appsv1.NewDeployment(ctx, name+"-redis", &appsv1.DeploymentArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("redis"), Namespace: pulumi.String(Namespace)},
-		Spec: &appsv1.DeploymentSpecArgs{
-			Replicas: pulumi.Int(1),
-			Selector: &metav1.LabelSelectorArgs{MatchLabels: labels},
-			Template: &corev1.PodTemplateSpecArgs{
-				Metadata: &metav1.ObjectMetaArgs{
-					Labels: labels,
-					// Redis reads its config at start: a new password (a
-					// replaced redis-password) rolls the pod.
-					Annotations: pulumi.StringMap{"llm-platform/config-sha256": config.ApplyT(func(c string) string {
-						sum := sha256.Sum256([]byte(c))
-						return hex.EncodeToString(sum[:])
-					}).(pulumi.StringOutput)},
-				},
-				Spec: &corev1.PodSpecArgs{
-					NodeSelector: pulumi.ToStringMap(nodeSelector),
-					SecurityContext: &corev1.PodSecurityContextArgs{
-						RunAsNonRoot: pulumi.Bool(true),
-						// The image's redis user (uid 999; its group in the alpine
-						// image is 1000, which nothing here needs).
-						RunAsUser:  pulumi.Int(999),
-						RunAsGroup: pulumi.Int(999),
-						// The config Secret's files are root-owned, mode 0440:
-						// fsGroup makes them the redis group's, so redis can
-						// read its password and no other user can.
-						FsGroup:        pulumi.Int(999),
-						SeccompProfile: &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
-					},
-					Containers: corev1.ContainerArray{&corev1.ContainerArgs{
-						Name:  pulumi.String("redis"),
-						Image: pulumi.String(versions.RedisImage),
-						Args:  pulumi.ToStringArray([]string{"/etc/redis/redis.conf"}),
-						Ports: corev1.ContainerPortArray{&corev1.ContainerPortArgs{Name: pulumi.String("redis"), ContainerPort: pulumi.Int(redisPort)}},
-						Resources: &corev1.ResourceRequirementsArgs{
-							Requests: pulumi.ToStringMap(sizing.Redis.Requests()),
-							Limits:   pulumi.ToStringMap(sizing.Redis.Limits()),
-						},
-						ReadinessProbe: &corev1.ProbeArgs{TcpSocket: &corev1.TCPSocketActionArgs{Port: pulumi.Int(redisPort)}},
-						SecurityContext: &corev1.SecurityContextArgs{
-							AllowPrivilegeEscalation: pulumi.Bool(false),
-							ReadOnlyRootFilesystem:   pulumi.Bool(true),
-							Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.StringArray{pulumi.String("ALL")}},
-						},
-						VolumeMounts: corev1.VolumeMountArray{
-							&corev1.VolumeMountArgs{Name: pulumi.String("data"), MountPath: pulumi.String("/data")},
-							&corev1.VolumeMountArgs{Name: pulumi.String("config"), MountPath: pulumi.String("/etc/redis"), ReadOnly: pulumi.Bool(true)},
-						},
-					}},
-					Volumes: corev1.VolumeArray{
-						&corev1.VolumeArgs{Name: pulumi.String("data"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}},
-						&corev1.VolumeArgs{Name: pulumi.String("config"), Secret: &corev1.SecretVolumeSourceArgs{
-							SecretName: pulumi.String("redis-config"), DefaultMode: pulumi.Int(0o440),
-						}},
-					},
-				},
-			},
+	annotations := pulumi.StringMap{"llm-platform/config-sha256": config.ApplyT(func(c string) string {
+		sum := sha256.Sum256([]byte(c))
+		return hex.EncodeToString(sum[:])
+	}).(pulumi.StringOutput)}
+	data := &corev1.VolumeArgs{Name: pulumi.String("data"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}}
+	volumes := corev1.VolumeArray{
+		&corev1.VolumeArgs{Name: pulumi.String("config"), Secret: &corev1.SecretVolumeSourceArgs{
+			SecretName: pulumi.String("redis-config"), DefaultMode: pulumi.Int(0o440),
+		}},
+	}
+	if persistent {
+		// Its volume is in one zone: moving it means detaching and
+		// attaching the volume, a minute with no budget store, so
+		// consolidation leaves it where it is.
+		annotations["karpenter.sh/do-not-disrupt"] = pulumi.String("true")
+	} else {
+		volumes = append(corev1.VolumeArray{data}, volumes...)
+	}
+	template := &corev1.PodTemplateSpecArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Labels: labels,
+			// Redis reads its config at start: a new password (a
+			// replaced redis-password) rolls the pod.
+			Annotations: annotations,
 		},
-	}, parent, k8s, pulumi.DependsOn([]pulumi.Resource{ns, conf}))
+		Spec: &corev1.PodSpecArgs{
+			NodeSelector: pulumi.ToStringMap(nodeSelector),
+			SecurityContext: &corev1.PodSecurityContextArgs{
+				RunAsNonRoot: pulumi.Bool(true),
+				// The image's redis user (uid 999; its group in the alpine
+				// image is 1000, which nothing here needs).
+				RunAsUser:  pulumi.Int(999),
+				RunAsGroup: pulumi.Int(999),
+				// The config Secret's files are root-owned, mode 0440:
+				// fsGroup makes them the redis group's, so redis can
+				// read its password and no other user can.
+				FsGroup:        pulumi.Int(999),
+				SeccompProfile: &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
+			},
+			Containers: corev1.ContainerArray{&corev1.ContainerArgs{
+				Name:  pulumi.String("redis"),
+				Image: pulumi.String(versions.RedisImage),
+				Args:  pulumi.ToStringArray([]string{"/etc/redis/redis.conf"}),
+				Ports: corev1.ContainerPortArray{&corev1.ContainerPortArgs{Name: pulumi.String("redis"), ContainerPort: pulumi.Int(redisPort)}},
+				Resources: &corev1.ResourceRequirementsArgs{
+					Requests: pulumi.ToStringMap(sizing.Redis.Requests()),
+					Limits:   pulumi.ToStringMap(sizing.Redis.Limits()),
+				},
+				ReadinessProbe: &corev1.ProbeArgs{TcpSocket: &corev1.TCPSocketActionArgs{Port: pulumi.Int(redisPort)}},
+				SecurityContext: &corev1.SecurityContextArgs{
+					AllowPrivilegeEscalation: pulumi.Bool(false),
+					ReadOnlyRootFilesystem:   pulumi.Bool(true),
+					Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.StringArray{pulumi.String("ALL")}},
+				},
+				VolumeMounts: corev1.VolumeMountArray{
+					&corev1.VolumeMountArgs{Name: pulumi.String("data"), MountPath: pulumi.String("/data")},
+					&corev1.VolumeMountArgs{Name: pulumi.String("config"), MountPath: pulumi.String("/etc/redis"), ReadOnly: pulumi.Bool(true)},
+				},
+			}},
+			Volumes: volumes,
+		},
+	}
+	deploy, err := redisWorkload(ctx, name, labels, template, store, parent, k8s, pulumi.DependsOn(append([]pulumi.Resource{ns, conf}, store.DependsOn...)))
 	if err != nil {
 		return nil, err
 	}
@@ -164,10 +194,52 @@ func newCounterStore(ctx *pulumi.Context, name string, nodeSelector map[string]s
 	}, nil
 }
 
-// RedisConfig is redis.conf: a required password, and nothing persisted
-// (counters are hourly; losing them resets budgets, which is documented).
-func RedisConfig(password string) string {
-	return fmt.Sprintf("port %d\nrequirepass %s\nsave \"\"\nappendonly no\nprotected-mode yes\n", redisPort, password)
+// RedisConfig is redis.conf: a required password, and either every write
+// appended to /data and synced each second (persistent: a restart loses
+// at most a second of charges) or nothing persisted. No snapshots either
+// way: the append-only file is the one copy.
+func RedisConfig(password string, persistent bool) string {
+	persistence := "appendonly no\n"
+	if persistent {
+		persistence = "appendonly yes\nappendfsync everysec\ndir /data\n"
+	}
+	return fmt.Sprintf("port %d\nrequirepass %s\nsave \"\"\n%sprotected-mode yes\n", redisPort, password, persistence)
+}
+
+// redisWorkload runs the Redis pod: a StatefulSet with a volume of the
+// store's class when persistent (the volume outlives the pod, and a
+// replacement pod gets the same one), a Deployment otherwise.
+func redisWorkload(ctx *pulumi.Context, name string, labels pulumi.StringMap, template *corev1.PodTemplateSpecArgs, store CounterStore,
+	opts ...pulumi.ResourceOption,
+) (pulumi.Resource, error) {
+	meta := &metav1.ObjectMetaArgs{Name: pulumi.String("redis"), Namespace: pulumi.String(Namespace)}
+	selector := &metav1.LabelSelectorArgs{MatchLabels: labels}
+	if !store.Persistent() {
+		return appsv1.NewDeployment(ctx, name+"-redis", &appsv1.DeploymentArgs{
+			Metadata: meta,
+			Spec:     &appsv1.DeploymentSpecArgs{Replicas: pulumi.Int(1), Selector: selector, Template: template},
+		}, opts...)
+	}
+	return appsv1.NewStatefulSet(ctx, name+"-redis", &appsv1.StatefulSetArgs{
+		Metadata: meta,
+		Spec: &appsv1.StatefulSetSpecArgs{
+			Replicas: pulumi.Int(1), Selector: selector, Template: template,
+			ServiceName: pulumi.String("redis"),
+			VolumeClaimTemplates: corev1.PersistentVolumeClaimTypeArray{&corev1.PersistentVolumeClaimTypeArgs{
+				Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("data")},
+				Spec: &corev1.PersistentVolumeClaimSpecArgs{
+					AccessModes:      pulumi.StringArray{pulumi.String("ReadWriteOnce")},
+					StorageClassName: pulumi.String(store.StorageClass),
+					Resources: &corev1.VolumeResourceRequirementsArgs{Requests: pulumi.StringMap{
+						"storage": pulumi.Sprintf("%dGi", store.VolumeGiB),
+					}},
+				},
+			}},
+			// The claim outlives the StatefulSet (its default): counters
+			// survive a replaced StatefulSet; pulumi destroy deletes the
+			// namespace, and the claim with it.
+		},
+	}, opts...)
 }
 
 // RedisNetworkPolicyObject admits only Envoy Gateway's rate limit service

@@ -72,6 +72,9 @@ type Stack struct {
 	// Release is the kube-prometheus-stack release: anything using the
 	// Prometheus operator's kinds depends on it.
 	Release pulumi.Resource
+	// StorageClass is the encrypted gp3 class (StorageClassName) and its
+	// driver: what another volume of that class needs first.
+	StorageClass pulumi.Resource
 }
 
 func (a *Args) validate() error {
@@ -181,6 +184,7 @@ func NewStack(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 		return nil, err
 	}
 	st.Release = kps
+	st.StorageClass = storageClass
 	if _, err := helmv3.NewRelease(ctx, name+"-dcgm-exporter", &helmv3.ReleaseArgs{
 		Name:           pulumi.String("dcgm-exporter"),
 		Chart:          pulumi.String("dcgm-exporter"),

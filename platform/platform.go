@@ -8,6 +8,7 @@ import (
 	awseks "github.com/pulumi/pulumi-aws/sdk/v7/go/aws/eks"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/llm-platform/llm-platform/budgets"
 	"github.com/llm-platform/llm-platform/cluster"
 	"github.com/llm-platform/llm-platform/coldstart"
 	"github.com/llm-platform/llm-platform/config"
@@ -174,6 +175,79 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 	ctx.Export("accessPointId", modelStore.AccessPointID)
 	ctx.Export("modelClaim", pulumi.Sprintf("%s/%s", modelStore.ClaimNamespace, modelStore.ClaimName))
 
+	pool, err := gpu.NewPool(ctx, "gpu-l4", &gpu.Args{
+		NodeClass: gpu.NodeClassSpec{
+			ClusterName:          k8s.Name,
+			NodeRoleName:         cluster.KarpenterNodeRoleName(k8s.Name),
+			BottlerocketVersion:  cfg.GPU.BottlerocketVersion,
+			DataVolumeGiB:        cfg.GPU.DataVolumeGiB,
+			InstanceStoreRAID0:   cfg.GPU.InstanceStoreRAID0,
+			SOCIParallelPull:     cfg.GPU.SOCIParallelPull,
+			DataVolumeSnapshotID: cfg.GPU.DataVolumeSnapshotID,
+			Tags:                 baseTags,
+		},
+		NodePool: gpu.NodePoolSpec{
+			InstanceFamilies: cfg.GPU.InstanceFamilies,
+			InstanceSizes:    cfg.GPU.InstanceSizes,
+			CapacityTypes:    cfg.GPU.CapacityTypes,
+			GPULimit:         cfg.GPU.GPULimit,
+			ConsolidateAfter: cfg.GPU.ConsolidateAfter,
+			ExpireAfter:      cfg.GPU.ExpireAfter,
+		},
+		Provider:                    k8s.Provider,
+		Karpenter:                   k8s.Karpenter,
+		KarpenterNodeAccess:         k8s.KarpenterNodeAccess,
+		CreateSpotServiceLinkedRole: cfg.GPU.CreateSpotServiceLinkedRole,
+	})
+	if err != nil {
+		return err
+	}
+
+	prometheusURL := ""
+	// Before the gateway: the budgets' counter store keeps its volume in
+	// the observability layer's StorageClass.
+	var counterStore gateway.CounterStore
+	if cfg.ObservabilityLayer() {
+		var alertWebhookURL pulumi.StringInput
+		if cfg.HasAlertWebhookURL {
+			alertWebhookURL = cfg.AlertWebhookURL
+		}
+		obs, err := observability.NewStack(ctx, k8s.Name+"-observability", &observability.Args{
+			Partition:            acct.Partition,
+			ClusterName:          k8s.ClusterName,
+			EBSCSIVersion:        versions.Addons[cfg.Cluster.KubernetesVersion].EBSCSI,
+			RoleNamePrefix:       k8s.Name,
+			Tags:                 baseTags,
+			Retention:            cfg.Observability.Retention,
+			StorageGiB:           cfg.Observability.StorageGiB,
+			ErrorRatioTarget:     cfg.Observability.ErrorRatioTarget,
+			Models:               modelSLOs(cfg, specs),
+			ModelNamespace:       storage.Namespace,
+			GPUPool:              gpu.PoolName,
+			GPUNodeSelector:      pool.NodeSelector,
+			GPUTaintKey:          pool.Toleration,
+			PlatformNodeSelector: onPlatform,
+			EnvoyNamespace:       gateway.EnvoyNamespace,
+			KarpenterNamespace:   cluster.KarpenterNamespace,
+			KEDANamespace:        models.KEDANamespace,
+			AlertReceiver:        cfg.Observability.Alerts.Receiver,
+			AlertWebhookURL:      alertWebhookURL,
+			Provider:             k8s.Provider,
+			DependsOn:            []pulumi.Resource{platformNodes.NodePool},
+		})
+		if err != nil {
+			return err
+		}
+		ctx.Export("prometheusUrl", obs.PrometheusURL)
+		ctx.Export("grafanaAdminPassword", obs.GrafanaAdminPassword)
+		prometheusURL = observability.PrometheusURL
+		counterStore = gateway.CounterStore{
+			StorageClass: observability.StorageClassName, VolumeGiB: counterStoreGiB,
+			DependsOn: []pulumi.Resource{obs.StorageClass},
+		}
+	}
+	counterStore.FailClosed = cfg.Gateway.BudgetStoreDown == config.StoreDownClosed
+
 	// Bedrock's access before the gateway: the Envoy pods get Pod
 	// Identity credentials only if the association exists when they start.
 	var envoyAnnotations map[string]string
@@ -200,10 +274,14 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 			CertificateARN: cfg.Gateway.CertificateARN,
 			NodeSelector:   onPlatform,
 			PodAnnotations: envoyAnnotations,
+			OIDC:           cfg.Gateway.OIDC != nil,
 			RouteNamespace: storage.Namespace,
 		},
 		EnvoyDependsOn: envoyDeps,
 		Clients:        gatewayClients(cfg),
+		Budgets:        budgets.PolicyObject(budgets.Rules(cfg.Gateway.Clients, cfg.Gateway.Groups)),
+		JWTPolicy:      jwtPolicy(cfg),
+		CounterStore:   counterStore,
 		ServedNames:    servedNames(cfg, specs),
 		Provider:       k8s.Provider,
 		DependsOn:      []pulumi.Resource{platformNodes.NodePool},
@@ -244,73 +322,11 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 		hostedRoutes = hosted.Routes
 	}
 	ctx.Export("endpoint", gw.Endpoint)
+	if cfg.Gateway.OIDC != nil {
+		ctx.Export("oidcEndpoint", gw.OIDCEndpoint)
+	}
 	ctx.Export("servedModels", gw.ServedModels)
 	ctx.Export("apiKeys", gw.APIKeys)
-
-	pool, err := gpu.NewPool(ctx, "gpu-l4", &gpu.Args{
-		NodeClass: gpu.NodeClassSpec{
-			ClusterName:          k8s.Name,
-			NodeRoleName:         cluster.KarpenterNodeRoleName(k8s.Name),
-			BottlerocketVersion:  cfg.GPU.BottlerocketVersion,
-			DataVolumeGiB:        cfg.GPU.DataVolumeGiB,
-			InstanceStoreRAID0:   cfg.GPU.InstanceStoreRAID0,
-			SOCIParallelPull:     cfg.GPU.SOCIParallelPull,
-			DataVolumeSnapshotID: cfg.GPU.DataVolumeSnapshotID,
-			Tags:                 baseTags,
-		},
-		NodePool: gpu.NodePoolSpec{
-			InstanceFamilies: cfg.GPU.InstanceFamilies,
-			InstanceSizes:    cfg.GPU.InstanceSizes,
-			CapacityTypes:    cfg.GPU.CapacityTypes,
-			GPULimit:         cfg.GPU.GPULimit,
-			ConsolidateAfter: cfg.GPU.ConsolidateAfter,
-			ExpireAfter:      cfg.GPU.ExpireAfter,
-		},
-		Provider:                    k8s.Provider,
-		Karpenter:                   k8s.Karpenter,
-		KarpenterNodeAccess:         k8s.KarpenterNodeAccess,
-		CreateSpotServiceLinkedRole: cfg.GPU.CreateSpotServiceLinkedRole,
-	})
-	if err != nil {
-		return err
-	}
-
-	prometheusURL := ""
-	if cfg.ObservabilityLayer() {
-		var alertWebhookURL pulumi.StringInput
-		if cfg.HasAlertWebhookURL {
-			alertWebhookURL = cfg.AlertWebhookURL
-		}
-		obs, err := observability.NewStack(ctx, k8s.Name+"-observability", &observability.Args{
-			Partition:            acct.Partition,
-			ClusterName:          k8s.ClusterName,
-			EBSCSIVersion:        versions.Addons[cfg.Cluster.KubernetesVersion].EBSCSI,
-			RoleNamePrefix:       k8s.Name,
-			Tags:                 baseTags,
-			Retention:            cfg.Observability.Retention,
-			StorageGiB:           cfg.Observability.StorageGiB,
-			ErrorRatioTarget:     cfg.Observability.ErrorRatioTarget,
-			Models:               modelSLOs(cfg, specs),
-			ModelNamespace:       storage.Namespace,
-			GPUPool:              gpu.PoolName,
-			GPUNodeSelector:      pool.NodeSelector,
-			GPUTaintKey:          pool.Toleration,
-			PlatformNodeSelector: onPlatform,
-			EnvoyNamespace:       gateway.EnvoyNamespace,
-			KarpenterNamespace:   cluster.KarpenterNamespace,
-			KEDANamespace:        models.KEDANamespace,
-			AlertReceiver:        cfg.Observability.Alerts.Receiver,
-			AlertWebhookURL:      alertWebhookURL,
-			Provider:             k8s.Provider,
-			DependsOn:            []pulumi.Resource{platformNodes.NodePool},
-		})
-		if err != nil {
-			return err
-		}
-		ctx.Export("prometheusUrl", obs.PrometheusURL)
-		ctx.Export("grafanaAdminPassword", obs.GrafanaAdminPassword)
-		prometheusURL = observability.PrometheusURL
-	}
 
 	workloads, err := models.NewModels(ctx, k8s.Name+"-models", &models.Args{
 		Models:               specs,
@@ -428,9 +444,22 @@ func modelSLOs(cfg *config.Config, specs []models.Spec) []observability.ModelSLO
 func gatewayClients(cfg *config.Config) []gateway.Client {
 	out := make([]gateway.Client, len(cfg.Gateway.Clients))
 	for i, c := range cfg.Gateway.Clients {
-		out[i] = gateway.Client{Name: c.Name, TokensPerHour: c.TokensPerHour}
+		out[i] = gateway.Client{Name: c.Name}
 	}
 	return out
+}
+
+// counterStoreGiB sizes the budgets' counter volume: a few keys per
+// client, group member and window; gp3's price is per GiB, 1 GiB is the
+// smallest the EBS CSI driver rounds to.
+const counterStoreGiB = 1
+
+// jwtPolicy is the OIDC listener's SecurityPolicy, nil without OIDC.
+func jwtPolicy(cfg *config.Config) map[string]any {
+	if cfg.Gateway.OIDC == nil {
+		return nil
+	}
+	return budgets.JWTPolicyObject(*cfg.Gateway.OIDC)
 }
 
 // poolRoutes routes each model's served names to its pool, but for the
