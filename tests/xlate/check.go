@@ -253,8 +253,22 @@ func hcms(listener any) []any {
 
 const (
 	apiKeyFilter    = "envoy.filters.http.api_key_auth"
+	jwtFilter       = "envoy.filters.http.jwt_authn"
 	rateLimitFilter = "envoy.filters.http.ratelimit"
 )
+
+// oidcListener is the listener of JWT clients (gateway.OIDCListener):
+// there a JWT, not an API key, authenticates every request.
+const oidcListener = "oidc"
+
+// authFilter is the filter that must authenticate every request of a
+// listener or route configuration, by its name (<ns>/<gateway>/<listener>).
+func authFilter(name string) string {
+	if strings.HasSuffix(name, "/"+oidcListener) {
+		return jwtFilter
+	}
+	return apiKeyFilter
+}
 
 // isRateLimit: Envoy Gateway names its global rate limit filters
 // envoy.filters.http.ratelimit, with a suffix for shared rules' domains
@@ -358,9 +372,10 @@ func checkFilters(set Settings, key string, listeners []any, f stackFacts) []str
 			for _, hf := range list(dig(h, "httpFilters")) {
 				names = append(names, str(hf, "name"))
 			}
-			auth := slices.Index(names, apiKeyFilter)
+			want := authFilter(str(l, "name"))
+			auth := slices.Index(names, want)
 			if f.apiKeys && auth < 0 {
-				p = append(p, fmt.Sprintf("%s: no %s filter (filters: %s)", where, apiKeyFilter, strings.Join(names, ", ")))
+				p = append(p, fmt.Sprintf("%s: no %s filter (filters: %s)", where, want, strings.Join(names, ", ")))
 			}
 			limits := 0
 			for i, name := range names {
@@ -368,12 +383,26 @@ func checkFilters(set Settings, key string, listeners []any, f stackFacts) []str
 					continue
 				}
 				limits++
+				// A 429 says which budget ran out: x-ratelimit-limit's
+				// first number is the exhausted budget's, its window in
+				// the quota policies (";w=86400").
+				if hf := list(dig(h, "httpFilters"))[i]; f.limited && str(hf, "typedConfig", "enableXRatelimitHeaders") != "DRAFT_VERSION_03" {
+					p = append(p, fmt.Sprintf("%s: rate limit filter %s sends no x-ratelimit headers: a 429 would not say which budget ran out", where, name))
+				}
 				if auth > i {
-					p = append(p, fmt.Sprintf("%s: rate limit filter %s runs before API-key authentication (filters: %s)", where, name, strings.Join(names, ", ")))
+					p = append(p, fmt.Sprintf("%s: rate limit filter %s runs before authentication (%s; filters: %s)", where, name, want, strings.Join(names, ", ")))
 				}
 			}
 			if f.limited && limits == 0 {
 				p = append(p, fmt.Sprintf("%s: token budgets rendered but no rate limit filter (filters: %s)", where, strings.Join(names, ", ")))
+			}
+			// Before any filter: the early header mutation removes what
+			// a client could send as its identity.
+			early, _ := json.Marshal(dig(h, "earlyHeaderMutationExtensions"))
+			for _, hdr := range set.IdentityHeaders {
+				if !strings.Contains(string(early), `"remove":"`+hdr+`"`) {
+					p = append(p, fmt.Sprintf("%s: a client's own %s header reaches the filters (no early removal): a request the authentication leaves without one passes as whoever it names", where, hdr))
+				}
 			}
 			p = append(p, within(set, where+" streamIdleTimeout", str(h, "streamIdleTimeout"), set.StreamIdleTimeout)...)
 			p = append(p, within(set, where+" idle timeout", str(h, "commonHttpProtocolOptions", "idleTimeout"), set.ConnectionIdleTimeout)...)
@@ -415,23 +444,35 @@ func checkRoutes(set Settings, key string, routeConfigs, clusters []any, f stack
 	for _, c := range clusters {
 		byName[str(c, "name")] = c
 	}
+	// One rate limit configuration across every route of every listener:
+	// a client's budget is one counter whichever way it authenticates.
 	firstLimits, firstRoute := "", ""
-	seen := map[string]bool{}
-	catchAll := ""
 	for _, rc := range routeConfigs {
+		rcName := str(rc, "name")
+		auth := authFilter(rcName)
+		seen := map[string]bool{}
+		catchAll := ""
 		for _, vh := range list(dig(rc, "virtualHosts")) {
 			routes := list(dig(vh, "routes"))
 			for _, r := range routes {
 				name := str(r, "name")
-				where := fmt.Sprintf("%s route %s", key, name)
+				where := fmt.Sprintf("%s %s route %s", key, rcName, name)
 				pfc, _ := dig(r, "typedPerFilterConfig").(map[string]any)
 				if f.apiKeys {
-					a, ok := pfc[apiKeyFilter]
+					a, ok := pfc[auth]
 					switch {
 					case !ok || dig(a, "disabled") == true:
-						p = append(p, where+": API-key authentication not enabled on this route")
-					case len(list(dig(a, "credentials"))) == 0:
+						p = append(p, fmt.Sprintf("%s: authentication (%s) not enabled on this route", where, auth))
+					case auth == apiKeyFilter && len(list(dig(a, "credentials"))) == 0:
 						p = append(p, where+": API-key authentication has no credentials (every request would be refused)")
+					}
+					// The other listener's authentication must not run here
+					// too: both would have to pass, and a JWT client has no
+					// API key (nor an API-key client a JWT).
+					for _, other := range []string{apiKeyFilter, jwtFilter} {
+						if o, ok := pfc[other]; other != auth && ok && dig(o, "disabled") != true {
+							p = append(p, fmt.Sprintf("%s: %s also runs here: its clients would need both credentials", where, other))
+						}
 					}
 				}
 				limits := map[string]any{}
@@ -491,14 +532,14 @@ func checkRoutes(set Settings, key string, routeConfigs, clusters []any, f stack
 				}
 			}
 		}
-	}
-	for _, m := range sortedKeys(f.models) {
-		if !seen[m] {
-			p = append(p, fmt.Sprintf("%s: no route for model %q", key, m))
+		for _, m := range sortedKeys(f.models) {
+			if !seen[m] {
+				p = append(p, fmt.Sprintf("%s %s: no route for model %q", key, rcName, m))
+			}
 		}
-	}
-	if len(f.models) > 0 && !seen[""] {
-		p = append(p, key+": no catch-all route for unknown model names")
+		if len(f.models) > 0 && !seen[""] {
+			p = append(p, key+" "+rcName+": no catch-all route for unknown model names")
+		}
 	}
 	return p
 }

@@ -18,7 +18,10 @@ var GatewaySource = filepath.Join("..", "..", "gateway", "objects.go")
 
 // Settings are the gateway package's constants the assertions compare with.
 type Settings struct {
-	ModelHeader           string
+	ModelHeader string
+	// IdentityHeaders are the headers only authentication may set (the
+	// client's name and JWT group): a client's own must be gone first.
+	IdentityHeaders       []string
 	RequestTimeout        time.Duration
 	StreamIdleTimeout     time.Duration
 	ConnectionIdleTimeout time.Duration
@@ -49,6 +52,13 @@ func LoadSettings() (Settings, error) {
 	}
 	if s.ModelHeader, err = get("ModelHeader"); err != nil {
 		return s, err
+	}
+	for _, name := range []string{"ClientIDHeader", "GroupHeader"} {
+		h, err := get(name)
+		if err != nil {
+			return s, err
+		}
+		s.IdentityHeaders = append(s.IdentityHeaders, h)
 	}
 	for name, d := range map[string]*time.Duration{
 		"RequestTimeout": &s.RequestTimeout, "StreamIdleTimeout": &s.StreamIdleTimeout,
