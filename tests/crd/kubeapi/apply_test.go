@@ -220,7 +220,10 @@ var podTemplatePath = map[string][]string{
 
 // podFromTemplate builds the bare Pod a workload's controller would
 // create: Pod Security admission enforces on Pods, never on their
-// templates.
+// templates. A StatefulSet's controller also gives each Pod a volume per
+// claim template, named after it, on the claim <template>-<set>-<ordinal>
+// (kubernetes pkg/controller/statefulset/stateful_set_utils.go,
+// updateStorage); the Pod gets them here too.
 func podFromTemplate(obj map[string]any) (map[string]any, bool) {
 	u := &unstructured.Unstructured{Object: obj}
 	path, ok := podTemplatePath[u.GroupVersionKind().String()]
@@ -233,6 +236,15 @@ func podFromTemplate(obj map[string]any) (map[string]any, bool) {
 	}
 	md, _, _ := unstructured.NestedMap(tmpl, "metadata")
 	spec, _, _ := unstructured.NestedMap(tmpl, "spec")
+	claims, _, _ := unstructured.NestedSlice(obj, "spec", "volumeClaimTemplates")
+	for _, c := range claims {
+		name, _, _ := unstructured.NestedString(c.(map[string]any), "metadata", "name")
+		volumes, _, _ := unstructured.NestedSlice(spec, "volumes")
+		spec["volumes"] = append(volumes, map[string]any{
+			"name":                  name,
+			"persistentVolumeClaim": map[string]any{"claimName": name + "-" + u.GetName() + "-0"},
+		})
+	}
 	podMeta := map[string]any{"name": strings.ToLower(u.GetName() + "-" + u.GetKind() + "-pod")}
 	if ns := u.GetNamespace(); ns != "" {
 		podMeta["namespace"] = ns
