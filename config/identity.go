@@ -108,6 +108,21 @@ func (g Gateway) DurableBudgets() bool {
 
 var claimName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.:/-]*$`)
 
+// CounterStoreGiB sizes the budgets' counter volume: a few keys per
+// client, group member and window; 1 GiB is the smallest gp3 volume.
+const CounterStoreGiB = 1
+
+// HasBudgets says whether any client or group has a budget (and so the
+// gateway runs the counter store).
+func (g Gateway) HasBudgets() bool {
+	for _, c := range g.Clients {
+		if c.Budgets().Any() {
+			return true
+		}
+	}
+	return len(g.Groups) > 0
+}
+
 // MinMonthlyRetentionDays is the Prometheus retention the monthly usage
 // view needs: a 31-day month and a day of margin.
 const MinMonthlyRetentionDays = 32

@@ -119,6 +119,10 @@ func Monthly(c *config.Config) Estimate {
 		if c.ObservabilityLayer() {
 			pv := float64(c.Observability.StorageGiB) * GP3PerGiBMonth
 			add("Prometheus volume", pv, pv, fmt.Sprintf("%d GiB gp3", c.Observability.StorageGiB))
+			if c.Gateway.HasBudgets() {
+				v := float64(config.CounterStoreGiB) * GP3PerGiBMonth
+				add("Budget counter volume", v, v, fmt.Sprintf("%d GiB gp3 (Redis, persisted)", config.CounterStoreGiB))
+			}
 		}
 	}
 	for _, l := range e.Lines {

@@ -242,7 +242,7 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 		ctx.Export("grafanaAdminPassword", obs.GrafanaAdminPassword)
 		prometheusURL = observability.PrometheusURL
 		counterStore = gateway.CounterStore{
-			StorageClass: observability.StorageClassName, VolumeGiB: counterStoreGiB,
+			StorageClass: observability.StorageClassName, VolumeGiB: config.CounterStoreGiB,
 			DependsOn: []pulumi.Resource{obs.StorageClass},
 		}
 	}
@@ -448,11 +448,6 @@ func gatewayClients(cfg *config.Config) []gateway.Client {
 	}
 	return out
 }
-
-// counterStoreGiB sizes the budgets' counter volume: a few keys per
-// client, group member and window; gp3's price is per GiB, 1 GiB is the
-// smallest the EBS CSI driver rounds to.
-const counterStoreGiB = 1
 
 // jwtPolicy is the OIDC listener's SecurityPolicy, nil without OIDC.
 func jwtPolicy(cfg *config.Config) map[string]any {
