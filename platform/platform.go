@@ -24,6 +24,7 @@ import (
 	"github.com/llm-platform/llm-platform/providers"
 	"github.com/llm-platform/llm-platform/storage"
 	"github.com/llm-platform/llm-platform/tags"
+	"github.com/llm-platform/llm-platform/usage"
 	"github.com/llm-platform/llm-platform/versions"
 )
 
@@ -236,6 +237,15 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 			DependsOn:            []pulumi.Resource{platformNodes.NodePool},
 		})
 		if err != nil {
+			return err
+		}
+		// Tokens, GPU hours and an estimated cost per client; tokens
+		// beyond each budget.
+		if _, err := usage.NewUsage(ctx, k8s.Name+"-usage", &usage.Args{
+			Spec:      usage.SpecFromConfig(cfg),
+			Provider:  k8s.Provider,
+			DependsOn: []pulumi.Resource{obs.Release},
+		}); err != nil {
 			return err
 		}
 		ctx.Export("prometheusUrl", obs.PrometheusURL)

@@ -22,7 +22,13 @@ func TestColdStartRulesUseTheBudgetAndPreloadJob(t *testing.T) {
 			t.Fatal(err)
 		}
 		res := mustRun(t, sc)
-		rules := res.OfType("kubernetes:monitoring.coreos.com/v1:PrometheusRule")
+		// The platform's rules (package usage has its own PrometheusRule).
+		var rules []render.Resource
+		for _, r := range res.OfType("kubernetes:monitoring.coreos.com/v1:PrometheusRule") {
+			if r.String("metadata.name") == "llm-platform" {
+				rules = append(rules, r)
+			}
+		}
 		if len(rules) != 1 {
 			t.Fatalf("%s: %d PrometheusRules", name, len(rules))
 		}

@@ -13,7 +13,7 @@ import (
 // A base-only stack must contain none of them.
 var llmLayerTypes = []string{
 	"llm-platform:gpu:", "llm-platform:storage:", "llm-platform:gateway:",
-	"llm-platform:models:", "llm-platform:observability:",
+	"llm-platform:models:", "llm-platform:observability:", "llm-platform:usage:",
 	"aws:s3/", "random:",
 	"kubernetes:karpenter.sh/", "kubernetes:karpenter.k8s.aws/",
 }

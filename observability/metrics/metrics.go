@@ -57,6 +57,11 @@ const (
 	rules     = "the platform's recording rules (observability/coldstart.go)"
 	scrape    = "Prometheus itself, for every scrape target (1 when the scrape succeeded)"
 	epp       = "gateway-api-inference-extension v1.5.0 endpoint picker, port 9090 (pkg/epp/metrics/metrics.go)"
+	// Counters of each rate limit (labels domain, key1, key2: the first
+	// descriptor entries), in units of the request's hits_addend, tokens
+	// for the platform's budgets.
+	rateLimit = "envoyproxy/ratelimit 1e50889b as Envoy Gateway v1.8.3 deploys it, port 19001 (src/limiter/base_limiter.go; statsd mapping internal/infrastructure/kubernetes/ratelimit/statsd_conf.yaml, no _total suffix)"
+	usage     = "the usage recording rules (usage/rules.go)"
 )
 
 // Known lists every metric the platform's queries may reference.
@@ -112,6 +117,25 @@ var Known = []Metric{
 	{Name: "llm:cold_start_seconds", Source: rules},
 	{Name: "llm:cold_start_phase_seconds", Source: rules},
 	{Name: "llm:cold_start_budget_seconds", Source: rules},
+
+	// Token budgets: tokens charged beyond a limit (enforced or not),
+	// beyond a limit in shadow mode, and all tokens charged.
+	{Name: "ratelimit_service_rate_limit_over_limit", Source: rateLimit},
+	{Name: "ratelimit_service_rate_limit_shadow_mode", Source: rateLimit},
+	{Name: "ratelimit_service_rate_limit_total_hits", Source: rateLimit},
+
+	// Usage and cost (package usage says what each is).
+	{Name: "llm:usage_budget_tokens", Source: usage},
+	{Name: "llm:usage_gpus", Source: usage},
+	{Name: "llm:usage_tokens:1h", Source: usage},
+	{Name: "llm:usage_gpu_hours:1h", Source: usage},
+	{Name: "llm:usage_gpu_cost_usd:1h", Source: usage},
+	{Name: "llm:usage_model_share:1h", Source: usage},
+	{Name: "llm:usage_client_gpu_hours:1h", Source: usage},
+	{Name: "llm:usage_cost_usd:1h", Source: usage},
+	{Name: "llm:usage_unattributed_gpu_hours:1h", Source: usage},
+	{Name: "llm:usage_unattributed_cost_usd:1h", Source: usage},
+	{Name: "llm:usage_budget_excess_tokens:1h", Source: usage},
 
 	// up{namespace, pod, ...}: the alerts on the endpoint picker's
 	// outcomes tell a new series from one Prometheus had no data for.

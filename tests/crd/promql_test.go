@@ -67,7 +67,7 @@ func queriesOf(t *testing.T, objs map[string]map[string]any) map[string]string {
 					}
 					ids[p.ID] = true
 					for j, tg := range p.Targets {
-						out[path+" panel "+p.Title+" "+string(rune('A'+j))] = tg.Expr
+						out[path+" panel "+p.Title+" "+string(rune('A'+j))] = grafanaVars.Replace(tg.Expr)
 					}
 				}
 			}
@@ -75,6 +75,10 @@ func queriesOf(t *testing.T, objs map[string]map[string]any) map[string]string {
 	}
 	return out
 }
+
+// grafanaVars stands in for the Grafana range variables a dashboard query
+// may use, which Grafana replaces with a duration before it sends the query.
+var grafanaVars = strings.NewReplacer("$__range", "1h", "$__rate_interval", "1m", "$__interval", "30s")
 
 // Every query parses with Prometheus' parser and uses only metrics the
 // platform's components expose.
