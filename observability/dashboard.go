@@ -170,8 +170,12 @@ func DashboardPanels(modelNamespace string, models []ModelSLO) []Panel {
 		{Title: "GPU power", Unit: "watt", Queries: []Query{
 			q(`sum by (hostname, gpu) (DCGM_FI_DEV_POWER_USAGE)`, "{{hostname}} gpu{{gpu}}"),
 		}},
+		// Input and output only: the AI Gateway v1.0.0 also records
+		// cached_input, cache_creation_input and reasoning, which are
+		// parts of those two (internal/metrics/metrics_impl.go), and has
+		// no "total" type.
 		{Title: "Tokens per client", Unit: "short", Queries: []Query{
-			q(`sum by (client_id, gen_ai_token_type) (rate(gen_ai_client_token_usage_sum{gen_ai_token_type!="total"}[5m]))`, "{{client_id}} {{gen_ai_token_type}}"),
+			q(`sum by (client_id, gen_ai_token_type) (rate(gen_ai_client_token_usage_sum{gen_ai_token_type=~"input|output"}[5m]))`, "{{client_id}} {{gen_ai_token_type}}"),
 		}},
 	}...)
 }
