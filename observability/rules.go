@@ -190,9 +190,12 @@ type Record struct {
 // RuleGroup is one group of the PrometheusRule. Prometheus evaluates a
 // group's rules in order: records, then alerts.
 type RuleGroup struct {
-	Name    string
-	Records []Record
-	Alerts  []Alert
+	Name string
+	// Interval is the group's evaluation interval; empty is
+	// Prometheus' global one.
+	Interval string
+	Records  []Record
+	Alerts   []Alert
 }
 
 // SLOGroup is the rule group of the SLO and health alerts.
@@ -209,6 +212,13 @@ func RuleGroups(models []ModelSLO, errorRatioTarget float64, gpuPool string) []R
 
 // PrometheusRuleObject puts the rule groups into one PrometheusRule.
 func PrometheusRuleObject(namespace string, groups []RuleGroup) map[string]any {
+	return NamedPrometheusRule("llm-platform", namespace, groups)
+}
+
+// NamedPrometheusRule is a PrometheusRule of that name, labelled as every
+// rule of the platform (the kube-prometheus-stack Prometheus selects every
+// PrometheusRule: KubePrometheusStackValues).
+func NamedPrometheusRule(name, namespace string, groups []RuleGroup) map[string]any {
 	var out []any
 	for _, g := range groups {
 		var rules []any
@@ -235,12 +245,16 @@ func PrometheusRuleObject(namespace string, groups []RuleGroup) map[string]any {
 				},
 			})
 		}
-		out = append(out, map[string]any{"name": g.Name, "rules": rules})
+		group := map[string]any{"name": g.Name, "rules": rules}
+		if g.Interval != "" {
+			group["interval"] = g.Interval
+		}
+		out = append(out, group)
 	}
 	return map[string]any{
 		"apiVersion": "monitoring.coreos.com/v1",
 		"kind":       "PrometheusRule",
-		"metadata":   map[string]any{"name": "llm-platform", "namespace": namespace, "labels": map[string]any{"app.kubernetes.io/part-of": "llm-platform"}},
+		"metadata":   map[string]any{"name": name, "namespace": namespace, "labels": map[string]any{"app.kubernetes.io/part-of": "llm-platform"}},
 		"spec":       map[string]any{"groups": out},
 	}
 }

@@ -93,10 +93,7 @@ const (
 type Record = observability.Record
 
 // RuleGroup is one rule group with its own evaluation interval.
-type RuleGroup struct {
-	Name, Interval string
-	Records        []Record
-}
+type RuleGroup = observability.RuleGroup
 
 // namesMatcher selects a label equal to one of names.
 func namesMatcher(label string, names []string) string {
@@ -258,29 +255,5 @@ const RuleName = "llm-platform-usage"
 // platform's other rules (the kube-prometheus-stack Prometheus selects
 // every PrometheusRule: observability.KubePrometheusStackValues).
 func PrometheusRuleObject(groups []RuleGroup) map[string]any {
-	out := make([]any, 0, len(groups))
-	for _, g := range groups {
-		rules := make([]any, 0, len(g.Records))
-		for _, r := range g.Records {
-			rule := map[string]any{"record": r.Record, "expr": r.Expr}
-			if len(r.Labels) > 0 {
-				labels := map[string]any{}
-				for k, v := range r.Labels {
-					labels[k] = v
-				}
-				rule["labels"] = labels
-			}
-			rules = append(rules, rule)
-		}
-		out = append(out, map[string]any{"name": g.Name, "interval": g.Interval, "rules": rules})
-	}
-	return map[string]any{
-		"apiVersion": "monitoring.coreos.com/v1",
-		"kind":       "PrometheusRule",
-		"metadata": map[string]any{
-			"name": RuleName, "namespace": observability.Namespace,
-			"labels": map[string]any{"app.kubernetes.io/part-of": "llm-platform"},
-		},
-		"spec": map[string]any{"groups": out},
-	}
+	return observability.NamedPrometheusRule(RuleName, observability.Namespace, groups)
 }
