@@ -2,7 +2,6 @@ package tests
 
 import (
 	"maps"
-	"strings"
 	"testing"
 
 	"github.com/llm-platform/llm-platform/render"
@@ -57,18 +56,7 @@ func TestBadIdentityConfigRejectedBeforeAnyResource(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			sc := &render.StackConfig{Project: stack.Project, Stack: stack.Stack, Values: maps.Clone(stack.Values), SecretKeys: stack.SecretKeys}
-			sc.Values["llm-platform:"+tt.key] = tt.value
-			res, err := runProgram(sc)
-			if err == nil {
-				t.Fatalf("%s = %s accepted", tt.key, tt.value)
-			}
-			msg := err.Error()
-			if !strings.Contains(msg, `"llm-platform:`+tt.wantKey+`"`) || !strings.Contains(msg, tt.wantValue) {
-				t.Errorf("error does not name key %s and value %s:\n%s", tt.wantKey, tt.wantValue, msg)
-			}
-			if len(res.Resources) != 0 || len(res.Calls) != 0 {
-				t.Errorf("registered %d resources and made %d AWS calls before failing", len(res.Resources), len(res.Calls))
-			}
+			checkRejected(t, sc, tt.key, tt.value, tt.wantKey, tt.wantValue)
 		})
 	}
 }

@@ -77,22 +77,30 @@ func TestBadProviderConfigRejectedBeforeAnyResource(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			sc := &render.StackConfig{Project: hosted.Project, Stack: hosted.Stack, Values: maps.Clone(hosted.Values), SecretKeys: hosted.SecretKeys}
-			sc.Values["llm-platform:"+tt.key] = tt.value
 			for _, k := range tt.unset {
 				delete(sc.Values, k)
 			}
-			res, err := runProgram(sc)
-			if err == nil {
-				t.Fatalf("%s = %s accepted", tt.key, tt.value)
-			}
-			msg := err.Error()
-			if !strings.Contains(msg, `"llm-platform:`+tt.wantKey+`"`) || !strings.Contains(msg, tt.wantValue) {
-				t.Errorf("error does not name key %s and value %s:\n%s", tt.wantKey, tt.wantValue, msg)
-			}
-			if len(res.Resources) != 0 || len(res.Calls) != 0 {
-				t.Errorf("registered %d resources and made %d AWS calls before failing", len(res.Resources), len(res.Calls))
-			}
+			checkRejected(t, sc, tt.key, tt.value, tt.wantKey, tt.wantValue)
 		})
+	}
+}
+
+// checkRejected sets one config key of the stack and requires the whole
+// program to fail naming wantKey and wantValue, before any resource or
+// AWS call.
+func checkRejected(t *testing.T, sc *render.StackConfig, key, value, wantKey, wantValue string) {
+	t.Helper()
+	sc.Values["llm-platform:"+key] = value
+	res, err := runProgram(sc)
+	if err == nil {
+		t.Fatalf("%s = %s accepted", key, value)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, `"llm-platform:`+wantKey+`"`) || !strings.Contains(msg, wantValue) {
+		t.Errorf("error does not name key %s and value %s:\n%s", wantKey, wantValue, msg)
+	}
+	if len(res.Resources) != 0 || len(res.Calls) != 0 {
+		t.Errorf("registered %d resources and made %d AWS calls before failing", len(res.Resources), len(res.Calls))
 	}
 }
 
