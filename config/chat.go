@@ -98,6 +98,9 @@ func (c *Config) defaultChat() {
 	if c.Chat.OIDC != nil && c.Chat.OIDC.AdminGroups == nil {
 		c.Chat.OIDC.AdminGroups = []string{}
 	}
+	if c.Chat.OIDC != nil && c.Chat.OIDC.AllowedGroups == nil {
+		c.Chat.OIDC.AllowedGroups = []string{}
+	}
 }
 
 func (c *Config) validateChat(errs *Errors, setSecrets map[string]bool) {
