@@ -32,11 +32,13 @@ type Rule struct {
 }
 
 // Rules lists the budgets in the order the policy declares them: clients
-// in config order, then groups, each by window. Envoy Gateway keys a
-// shared rule's counters by its position (internal/xds/translator/
+// in config order, then groups, each by window, then the platform's own
+// clients (late: the chat front end's). Envoy Gateway keys a shared
+// rule's counters by its position (internal/xds/translator/
 // ratelimit.go, getDomainRuleIndex), so config order is kept: a client
-// appended to the list leaves every other client's counters as they are.
-func Rules(clients []config.Client, groups []config.Group) []Rule {
+// appended to the list leaves every other client's counters as they are,
+// and turning chat on or off leaves every configured client's and group's.
+func Rules(clients []config.Client, groups []config.Group, late ...config.Client) []Rule {
 	var out []Rule
 	add := func(client, group string, b config.Budgets) {
 		for i, tokens := range []int{b.PerHour, b.PerDay, b.PerMonth} {
@@ -50,6 +52,9 @@ func Rules(clients []config.Client, groups []config.Group) []Rule {
 	}
 	for _, g := range groups {
 		add("", g.Name, g.Budgets())
+	}
+	for _, c := range late {
+		add(c.Name, "", c.Budgets())
 	}
 	return out
 }

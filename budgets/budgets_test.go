@@ -110,3 +110,21 @@ func TestJWTPolicyObject(t *testing.T) {
 		t.Error("audiences set without any configured")
 	}
 }
+
+// The chat client's budgets come after every group's, so turning chat on
+// keeps each configured budget at its rule index (its counters' key).
+func TestChatRulesLast(t *testing.T) {
+	t.Parallel()
+	clients := []config.Client{{Name: "b", TokensPerHour: 10}}
+	groups := []config.Group{{Name: "research", TokensPerDay: 7}}
+	without := Rules(clients, groups)
+	chat := config.Chat{TokensPerHour: 100, TokensPerDay: 1000}
+	with := Rules(clients, groups, chat.Client())
+	if !reflect.DeepEqual(with[:len(without)], without) {
+		t.Errorf("chat moved the other budgets: %+v, was %+v", with, without)
+	}
+	want := []Rule{{Client: "chat", Unit: "Hour", Tokens: 100}, {Client: "chat", Unit: "Day", Tokens: 1000}}
+	if !reflect.DeepEqual(with[len(without):], want) {
+		t.Errorf("chat's rules = %+v, want %+v", with[len(without):], want)
+	}
+}

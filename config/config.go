@@ -26,6 +26,8 @@ type Config struct {
 	// Providers are the hosted model providers (package providers).
 	Providers     []Provider    `json:"providers"`
 	Observability Observability `json:"observability"`
+	// Chat is the chat front end (package chat).
+	Chat Chat `json:"chat"`
 	// Tags are applied to every taggable AWS resource (see package tags for
 	// the merge order).
 	Tags map[string]string `json:"tags"`
@@ -42,6 +44,13 @@ type Config struct {
 	// ProviderAPIKeys are the key-based providers' API keys by kind (from
 	// their secret keys, ProviderKinds[kind].SecretKey); secrets.
 	ProviderAPIKeys map[string]pulumi.StringOutput
+	// ChatOIDCClientSecret is the secret key chatOidcClientSecret, valid
+	// when Chat.OIDC is set.
+	ChatOIDCClientSecret pulumi.StringOutput
+	// ChatDatabaseURL is the secret key chatDatabaseUrl, valid only when
+	// HasChatDatabaseURL is true.
+	ChatDatabaseURL    pulumi.StringOutput
+	HasChatDatabaseURL bool
 }
 
 // Network configures the VPC.

@@ -175,6 +175,9 @@ func (c *Config) validateIdentity(errs *Errors) {
 	for _, gr := range g.Groups {
 		rules += gr.Budgets().windows()
 	}
+	if c.Chat.Enabled {
+		rules += c.Chat.Client().Budgets().windows()
+	}
 	if rules > MaxBudgetRules {
 		errs.add("gateway.clients", len(g.Clients), "with gateway.groups, %d budgets (one per client or group and window): Envoy Gateway holds at most %d in the one policy a Gateway takes", rules, MaxBudgetRules)
 	}

@@ -71,6 +71,13 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	if in.Secrets[AlertWebhookURLKey] {
 		c.AlertWebhookURL = project.RequireSecret(AlertWebhookURLKey)
 	}
+	if in.Secrets[ChatOIDCClientSecretKey] {
+		c.ChatOIDCClientSecret = project.RequireSecret(ChatOIDCClientSecretKey)
+	}
+	if in.Secrets[ChatDatabaseURLKey] {
+		c.ChatDatabaseURL = project.RequireSecret(ChatDatabaseURLKey)
+		c.HasChatDatabaseURL = true
+	}
 	c.ProviderAPIKeys = map[string]pulumi.StringOutput{}
 	for _, p := range c.Providers {
 		if k := ProviderKinds[p.Kind].SecretKey; k != "" {

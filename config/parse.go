@@ -12,10 +12,10 @@ import (
 
 // Keys are the project config keys (without the "llm-platform:" namespace),
 // in the order Pulumi.yaml declares them.
-var Keys = []string{"network", "cluster", "llm", "gpu", "platformNodes", "storage", "gateway", "models", "providers", "observability", "tags"}
+var Keys = []string{"network", "cluster", "llm", "gpu", "platformNodes", "storage", "gateway", "models", "providers", "observability", "chat", "tags"}
 
 // SecretKeys are project config keys that must be Pulumi secrets.
-var SecretKeys = []string{"huggingFaceToken", AlertWebhookURLKey, OpenAIAPIKeyKey, AnthropicAPIKeyKey}
+var SecretKeys = []string{"huggingFaceToken", AlertWebhookURLKey, OpenAIAPIKeyKey, AnthropicAPIKeyKey, ChatOIDCClientSecretKey, ChatDatabaseURLKey}
 
 // AlertWebhookURLKey is the secret key holding the URL the alert receiver
 // posts to.
@@ -50,6 +50,7 @@ func Parse(in Input) (*Config, error) {
 		Models:        []Model{},
 		Providers:     []Provider{},
 		Observability: DefaultObservability(),
+		Chat:          DefaultChat(),
 		Tags:          map[string]string{},
 		// Known before validation: the receiver needs it, and it must not
 		// be set without one.
@@ -67,7 +68,7 @@ func Parse(in Input) (*Config, error) {
 	}
 	targets := map[string]any{
 		"network": &c.Network, "cluster": &c.Cluster, "llm": &c.LLM, "gpu": &c.GPU, "platformNodes": &c.PlatformNodes,
-		"storage": &c.Storage, "gateway": &c.Gateway, "providers": &c.Providers, "observability": &c.Observability, "tags": &c.Tags,
+		"storage": &c.Storage, "gateway": &c.Gateway, "providers": &c.Providers, "observability": &c.Observability, "chat": &c.Chat, "tags": &c.Tags,
 	}
 	for _, k := range Keys {
 		raw, ok := in.Values[k]
@@ -100,6 +101,7 @@ func Parse(in Input) (*Config, error) {
 		}
 	}
 	c.defaultProviders()
+	c.defaultChat()
 	if errs := c.validate(in.Secrets); len(errs) > 0 {
 		return nil, errs
 	}

@@ -95,6 +95,7 @@ func (c *Config) validate(setSecrets map[string]bool) Errors {
 	c.validateStorage(&errs)
 	c.validateGateway(&errs)
 	c.validateIdentity(&errs)
+	c.validateChat(&errs, setSecrets)
 	served := c.validateModels(&errs)
 	c.validateProviders(&errs, setSecrets, served)
 	c.validateGPUFit(&errs)

@@ -123,6 +123,10 @@ func Monthly(c *config.Config) Estimate {
 				v := float64(config.CounterStoreGiB) * GP3PerGiBMonth
 				add("Budget counter volume", v, v, fmt.Sprintf("%d GiB gp3 (Redis, persisted)", config.CounterStoreGiB))
 			}
+			if c.ChatLayer() {
+				v := float64(c.Chat.StorageGiB) * GP3PerGiBMonth
+				add("Chat volume", v, v, fmt.Sprintf("%d GiB gp3 (Open WebUI)", c.Chat.StorageGiB))
+			}
 		}
 	}
 	for _, l := range e.Lines {

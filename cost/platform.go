@@ -80,9 +80,9 @@ func ceilDiv(a, b int) int { return int(math.Ceil(float64(a) / float64(b))) }
 // size (the estimate then leaves the pool out and says so).
 func PlatformPool(c *config.Config) (Pool, bool) {
 	obs := c.ObservabilityLayer()
-	tokenLimits := slices.ContainsFunc(c.Gateway.Clients, func(cl config.Client) bool { return cl.TokensPerHour > 0 })
+	tokenLimits := slices.ContainsFunc(c.Clients(), func(cl config.Client) bool { return cl.TokensPerHour > 0 })
 	pods := sizing.AlwaysOn(sizing.Platform{
-		Models: len(c.Models), TokenLimits: tokenLimits, Observability: obs,
+		Models: len(c.Models), TokenLimits: tokenLimits, Observability: obs, Chat: c.ChatLayer(),
 		PickerAMD64Only: !versions.PublishesARM64(versions.EndpointPickerImage),
 	})
 	var all, amdOnly []string

@@ -88,6 +88,9 @@ func (a *Args) validate() error {
 	if a.Listener.RouteNamespace == "" {
 		return fmt.Errorf("gateway: the listener's RouteNamespace is required")
 	}
+	if (a.Listener.ChatHostname == "") != (a.Listener.ChatNamespace == "") {
+		return fmt.Errorf("gateway: the chat listener needs both its hostname and its namespace (config key chat.hostname)")
+	}
 	return nil
 }
 
@@ -215,7 +218,7 @@ func NewGateway(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 	if err != nil {
 		return nil, err
 	}
-	values := AIGatewayValues(nodeSelector)
+	values := AIGatewayValues(nodeSelector, args.Listener.ChatHostname != "")
 	controller := pulumi.ToMap(values["controller"].(map[string]any))
 	controller["mcp"] = pulumi.Map{"sessionEncryption": pulumi.Map{"seed": seed.Result}}
 	aiValues := pulumi.ToMap(values)
@@ -268,6 +271,11 @@ func NewGateway(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Res
 		return nil, err
 	}
 	gw.Ready = []pulumi.Resource{gateway, apiKeys}
+	if args.Listener.ChatHostname != "" {
+		if _, err := apply("in-cluster", InClusterServiceObject(args.Listener), pulumi.DependsOn([]pulumi.Resource{egNamespace})); err != nil {
+			return nil, err
+		}
+	}
 	if args.JWTPolicy != nil {
 		jwt, err := apply("oidc", args.JWTPolicy, afterGateway)
 		if err != nil {

@@ -116,6 +116,11 @@ type Listener struct {
 	// the models', where the AI Gateway needs the routes to be, next to
 	// their InferencePools (package inference).
 	RouteNamespace string
+	// ChatHostname, when set, adds the chat front end's listener
+	// (ChatListener) for that hostname, admitting routes from
+	// ChatNamespace only, and the in-cluster Service Open WebUI calls.
+	ChatHostname  string
+	ChatNamespace string
 }
 
 // Port is the listener port: 443 with a certificate, 80 without.
@@ -283,8 +288,15 @@ func GatewayObject(l Listener) map[string]any {
 // come from the models' namespace only: a route anywhere else could not
 // reach the API keys' or the budgets' policies' protected backends, but
 // could answer for a model name.
+//
+// The chat listener shares the API listener's port (one NLB port, one
+// certificate) and is told apart by its hostname: Envoy Gateway merges
+// HTTP listeners of a port into one Envoy listener with a virtual host
+// per hostname, and requests for any other host (the NLB's name, the
+// in-cluster Service's) stay on the API listener. It admits routes from
+// the chat namespace only, so no model route is reachable through it.
 func listeners(l Listener) []any {
-	listener := func(name string, port int) any {
+	listener := func(name string, port int, namespace string) map[string]any {
 		return map[string]any{
 			"name":     name,
 			"protocol": "HTTP",
@@ -292,14 +304,19 @@ func listeners(l Listener) []any {
 			"allowedRoutes": map[string]any{"namespaces": map[string]any{
 				"from": "Selector",
 				"selector": map[string]any{"matchLabels": map[string]any{
-					"kubernetes.io/metadata.name": l.RouteNamespace,
+					"kubernetes.io/metadata.name": namespace,
 				}},
 			}},
 		}
 	}
-	out := []any{listener(APIKeyListener, l.Port())}
+	out := []any{listener(APIKeyListener, l.Port(), l.RouteNamespace)}
 	if l.OIDC {
-		out = append(out, listener(OIDCListener, l.OIDCPort()))
+		out = append(out, listener(OIDCListener, l.OIDCPort(), l.RouteNamespace))
+	}
+	if l.ChatHostname != "" {
+		chat := listener(ChatListener, l.Port(), l.ChatNamespace)
+		chat["hostname"] = l.ChatHostname
+		out = append(out, chat)
 	}
 	return out
 }
@@ -435,13 +452,25 @@ func EnvoyGatewayValues(nodeSelector map[string]string, redisURL string, failClo
 // AIGatewayValues are the ai-gateway-helm values: the controller on the
 // platform pool, and the client id as a metrics label (client_id), so token
 // use can be charted per client (the MCP session seed is set separately,
-// as a secret).
-func AIGatewayValues(nodeSelector map[string]string) map[string]any {
+// as a secret). With chatUsers, the chat front end's forwarded user too
+// (user_email): one series per chat user, model and token type, which is
+// why it is the only per-user label (and the user's email, not a
+// per-chat id).
+//
+// The controller passes the value to every external processor as its
+// -metricsRequestHeaderAttributes flag: comma-separated header:attribute
+// pairs (v1.0.0 internal/internalapi ParseRequestHeaderAttributeMapping,
+// cmd/extproc/mainlib).
+func AIGatewayValues(nodeSelector map[string]string, chatUsers bool) map[string]any {
+	attrs := ClientIDHeader + ":client.id"
+	if chatUsers {
+		attrs += "," + UserEmailHeader + ":" + UserEmailAttribute
+	}
 	return map[string]any{
 		"controller": map[string]any{
 			"nodeSelector":                   manifest.Map(nodeSelector),
 			"resources":                      sizing.AIGatewayController.Values(),
-			"metricsRequestHeaderAttributes": ClientIDHeader + ":client.id",
+			"metricsRequestHeaderAttributes": attrs,
 		},
 	}
 }

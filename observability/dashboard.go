@@ -180,9 +180,22 @@ func DashboardPanels(modelNamespace string, models []ModelSLO) []Panel {
 	}...)
 }
 
+// ChatUserPanel charts the chat front end's tokens per signed-in user:
+// the gateway's token counts of the chat client, by the user Open WebUI
+// forwarded and the token type. The client_id filter is what makes the
+// user label trustworthy: another client could send the header, but its
+// series carry its own client_id.
+func ChatUserPanel() Panel {
+	return Panel{Title: "Chat usage per user", Unit: "short", Queries: []Query{{
+		Expr: fmt.Sprintf(`sum by (%[1]s, %[2]s) (rate(gen_ai_client_token_usage_sum{%[3]s=%[4]q,%[2]s!="total"}[5m]))`,
+			metrics.GatewayUser, metrics.GatewayTokenType, metrics.GatewayClient, metrics.ChatClient),
+		Legend: "{{" + metrics.GatewayUser + "}} {{" + metrics.GatewayTokenType + "}}",
+	}}}
+}
+
 // DashboardJSON renders the Grafana dashboard: two panels per row, ids in
-// order from 1.
-func DashboardJSON(modelNamespace string, models []ModelSLO) string {
+// order from 1; extra panels (the chat front end's) come last.
+func DashboardJSON(modelNamespace string, models []ModelSLO, extra ...Panel) string {
 	d := dashboard{
 		UID: "llm-platform", Title: "LLM platform", Tags: []string{"llm-platform"},
 		SchemaVersion: 39, Refresh: "30s", Time: timeRange{From: "now-3h", To: "now"},
@@ -191,7 +204,7 @@ func DashboardJSON(modelNamespace string, models []ModelSLO) string {
 			Query: "label_values(vllm:num_requests_running, model_name)", Refresh: 2, Multi: true, IncludeAll: true,
 		}}},
 	}
-	for i, p := range DashboardPanels(modelNamespace, models) {
+	for i, p := range append(DashboardPanels(modelNamespace, models), extra...) {
 		pn := panel{
 			ID: i + 1, Title: p.Title, Type: "timeseries", Datasource: prometheusDS,
 			GridPos: gridPos{H: 8, W: 12, X: (i % 2) * 12, Y: (i / 2) * 8},

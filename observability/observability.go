@@ -55,6 +55,8 @@ type Args struct {
 	// and slack post; required by them.
 	AlertReceiver   string
 	AlertWebhookURL pulumi.StringInput
+	// Chat adds the chat front end's per-user panel to the dashboard.
+	Chat bool
 
 	Provider  *kubernetes.Provider
 	DependsOn []pulumi.Resource
@@ -224,7 +226,7 @@ func NewStack(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 			// The Grafana sidecar loads every ConfigMap with this label.
 			Labels: pulumi.StringMap{"grafana_dashboard": pulumi.String("1")},
 		},
-		Data: pulumi.StringMap{"llm-platform.json": pulumi.String(DashboardJSON(args.ModelNamespace, args.Models))},
+		Data: pulumi.StringMap{"llm-platform.json": pulumi.String(dashboardJSON(args))},
 	}, parent, k8s); err != nil {
 		return nil, err
 	}
@@ -406,4 +408,12 @@ func newBlockStorage(ctx *pulumi.Context, name string, args *Args, parent, k8s p
 		ReclaimPolicy:        pulumi.String("Delete"),
 		AllowVolumeExpansion: pulumi.Bool(true),
 	}, parent, k8s, pulumi.DependsOn([]pulumi.Resource{addon}))
+}
+
+// dashboardJSON is the stack's dashboard: the chat panel only with chat.
+func dashboardJSON(args *Args) string {
+	if args.Chat {
+		return DashboardJSON(args.ModelNamespace, args.Models, ChatUserPanel())
+	}
+	return DashboardJSON(args.ModelNamespace, args.Models)
 }

@@ -400,3 +400,19 @@ func TestFallbackPanel(t *testing.T) {
 		t.Errorf("fallback panel = %v, want [%s]", got, want)
 	}
 }
+
+// The chat panel sums the chat client's tokens by user: never another
+// client's, whose user header would be whatever it sent.
+func TestChatUserPanel(t *testing.T) {
+	t.Parallel()
+	p := ChatUserPanel()
+	if len(p.Queries) != 1 || !strings.Contains(p.Queries[0].Expr, `client_id="chat"`) || !strings.Contains(p.Queries[0].Expr, "by (user_email, gen_ai_token_type)") {
+		t.Errorf("chat panel query = %+v", p.Queries)
+	}
+	if strings.Contains(DashboardJSON("models", testModels), p.Title) {
+		t.Error("chat panel without chat")
+	}
+	if !strings.Contains(DashboardJSON("models", testModels, p), p.Title) {
+		t.Error("no chat panel with chat")
+	}
+}

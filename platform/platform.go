@@ -9,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/llm-platform/llm-platform/budgets"
+	"github.com/llm-platform/llm-platform/chat"
 	"github.com/llm-platform/llm-platform/cluster"
 	"github.com/llm-platform/llm-platform/coldstart"
 	"github.com/llm-platform/llm-platform/config"
@@ -208,6 +209,7 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 	// Before the gateway: the budgets' counter store keeps its volume in
 	// the observability layer's StorageClass.
 	var counterStore gateway.CounterStore
+	var storageClass []pulumi.Resource
 	if cfg.ObservabilityLayer() {
 		var alertWebhookURL pulumi.StringInput
 		if cfg.HasAlertWebhookURL {
@@ -233,6 +235,7 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 			KEDANamespace:        models.KEDANamespace,
 			AlertReceiver:        cfg.Observability.Alerts.Receiver,
 			AlertWebhookURL:      alertWebhookURL,
+			Chat:                 cfg.ChatLayer(),
 			Provider:             k8s.Provider,
 			DependsOn:            []pulumi.Resource{platformNodes.NodePool},
 		})
@@ -251,6 +254,7 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 		ctx.Export("prometheusUrl", obs.PrometheusURL)
 		ctx.Export("grafanaAdminPassword", obs.GrafanaAdminPassword)
 		prometheusURL = observability.PrometheusURL
+		storageClass = []pulumi.Resource{obs.StorageClass}
 		counterStore = gateway.CounterStore{
 			StorageClass: observability.StorageClassName, VolumeGiB: config.CounterStoreGiB,
 			DependsOn: []pulumi.Resource{obs.StorageClass},
@@ -277,19 +281,23 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 		envoyAnnotations, envoyDeps = access.PodAnnotations, access.Ready
 		ctx.Export("bedrockRoleArn", access.RoleARN)
 	}
+	listener := gateway.Listener{
+		Internal:       cfg.Gateway.LoadBalancer == config.LoadBalancerInternal,
+		SourceCIDRs:    cfg.Gateway.SourceCIDRs,
+		CertificateARN: cfg.Gateway.CertificateARN,
+		NodeSelector:   onPlatform,
+		PodAnnotations: envoyAnnotations,
+		OIDC:           cfg.Gateway.OIDC != nil,
+		RouteNamespace: storage.Namespace,
+	}
+	if cfg.ChatLayer() {
+		listener.ChatHostname, listener.ChatNamespace = cfg.Chat.Hostname, chat.Namespace
+	}
 	gw, err := gateway.NewGateway(ctx, k8s.Name+"-gateway", &gateway.Args{
-		Listener: gateway.Listener{
-			Internal:       cfg.Gateway.LoadBalancer == config.LoadBalancerInternal,
-			SourceCIDRs:    cfg.Gateway.SourceCIDRs,
-			CertificateARN: cfg.Gateway.CertificateARN,
-			NodeSelector:   onPlatform,
-			PodAnnotations: envoyAnnotations,
-			OIDC:           cfg.Gateway.OIDC != nil,
-			RouteNamespace: storage.Namespace,
-		},
+		Listener:       listener,
 		EnvoyDependsOn: envoyDeps,
 		Clients:        gatewayClients(cfg),
-		Budgets:        budgets.PolicyObject(budgets.Rules(cfg.Gateway.Clients, cfg.Gateway.Groups)),
+		Budgets:        budgets.PolicyObject(budgetRules(cfg)),
 		JWTPolicy:      jwtPolicy(cfg),
 		CounterStore:   counterStore,
 		ServedNames:    servedNames(cfg, specs),
@@ -337,6 +345,15 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 	}
 	ctx.Export("servedModels", gw.ServedModels)
 	ctx.Export("apiKeys", gw.APIKeys)
+	if cfg.ChatLayer() {
+		front, err := newChat(ctx, cfg, k8s, gw, listener, append(append([]pulumi.Resource{platformNodes.NodePool}, storageClass...), gw.Ready...))
+		if err != nil {
+			return err
+		}
+		ctx.Export("chatUrl", front.URL)
+		ctx.Export("chatAdminEmail", front.AdminEmail)
+		ctx.Export("chatAdminPassword", front.AdminPassword)
+	}
 
 	workloads, err := models.NewModels(ctx, k8s.Name+"-models", &models.Args{
 		Models:               specs,
@@ -451,9 +468,60 @@ func modelSLOs(cfg *config.Config, specs []models.Spec) []observability.ModelSLO
 	return out
 }
 
+// newChat declares the chat front end: Open WebUI on the platform pool,
+// calling the gateway in the cluster with the chat client's key.
+func newChat(ctx *pulumi.Context, cfg *config.Config, k8s *cluster.Cluster, gw *gateway.Gateway,
+	listener gateway.Listener, deps []pulumi.Resource,
+) (*chat.Chat, error) {
+	ch := cfg.Chat
+	args := &chat.Args{
+		Spec: chat.Spec{
+			URL:              listener.Scheme() + "://" + ch.Hostname,
+			AdminEmail:       chat.AdminEmail(ch.Hostname),
+			OIDC:             ch.OIDC,
+			ExternalDatabase: cfg.HasChatDatabaseURL,
+			GatewayURL:       gateway.InClusterURL(),
+			StorageClass:     observability.StorageClassName,
+			StorageGiB:       ch.StorageGiB,
+			NodeSelector:     platformpool.NodeSelectorFor(versions.OpenWebUIImage),
+		},
+		Hostname: ch.Hostname,
+		Route: chat.Route{
+			Hostname: ch.Hostname, GatewayName: gateway.GatewayName, GatewayNamespace: gateway.Namespace,
+			Section: gateway.ChatListener, Timeout: gateway.RequestTimeout,
+		},
+		Policy: chat.Policy{
+			EnvoyNamespace: gateway.EnvoyNamespace, EnvoyPodLabels: gateway.EnvoyPodLabels(),
+			EnvoyPort: gateway.ContainerPort(listener.Port()),
+			OIDC:      ch.OIDC != nil, VPCCIDR: cfg.Network.CIDR,
+			ExternalDatabase: cfg.HasChatDatabaseURL,
+		},
+		APIKey:    gw.APIKeys.MapIndex(pulumi.String(config.ChatClientName)),
+		Provider:  k8s.Provider,
+		DependsOn: deps,
+	}
+	if ch.OIDC != nil {
+		args.OIDCClientSecret = cfg.ChatOIDCClientSecret
+	}
+	if cfg.HasChatDatabaseURL {
+		args.DatabaseURL = cfg.ChatDatabaseURL
+	}
+	return chat.NewChat(ctx, k8s.Name+"-chat", args)
+}
+
+// budgetRules are the clients' and groups' budgets, then the chat
+// client's (last, so turning chat on moves no other budget's counters).
+func budgetRules(cfg *config.Config) []budgets.Rule {
+	if cfg.ChatLayer() {
+		return budgets.Rules(cfg.Gateway.Clients, cfg.Gateway.Groups, cfg.Chat.Client())
+	}
+	return budgets.Rules(cfg.Gateway.Clients, cfg.Gateway.Groups)
+}
+
 func gatewayClients(cfg *config.Config) []gateway.Client {
-	out := make([]gateway.Client, len(cfg.Gateway.Clients))
-	for i, c := range cfg.Gateway.Clients {
+	clients := cfg.Clients()
+	out := make([]gateway.Client, len(clients))
+	for i, c := range clients {
 		out[i] = gateway.Client{Name: c.Name}
 	}
 	return out

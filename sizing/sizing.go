@@ -121,6 +121,17 @@ var (
 	NodeExporter = Resources{20, 32, 64}
 )
 
+// Chat front end (Open WebUI 0.11.0, chart 16.0.0; the chart sets no
+// resources). OpenWebUI loads its embedding model (sentence-transformers
+// all-MiniLM-L6-v2) and the Python backend at start: about 1 GiB resident
+// when idle, more while it embeds uploaded documents.
+var (
+	OpenWebUI = Resources{200, 1024, 2048}
+	// OpenWebUICopy is the chart's copy-app-data init container (cp -R -n
+	// of the image's seeded data into the volume).
+	OpenWebUICopy = Resources{50, 64, 256}
+)
+
 // EBSCSIController is what the aws-ebs-csi-driver addon's controller pod
 // requests by its chart's defaults (six containers at 10m / 40Mi and the
 // liveness probe at 10m / 32Mi); its addon configuration is left at them.
@@ -148,6 +159,8 @@ type Platform struct {
 	Observability bool
 	// PickerAMD64Only: the endpoint picker's image has no arm64 build.
 	PickerAMD64Only bool
+	// Chat: the chat front end runs (package chat).
+	Chat bool
 }
 
 // AlwaysOn lists the platform pool's long-running pods (hook Jobs and
@@ -176,6 +189,9 @@ func AlwaysOn(p Platform) []Pod {
 			Pod{Name: "grafana", Replicas: 1, Resources: Grafana.Plus(GrafanaSidecar).Plus(GrafanaSidecar)},
 			Pod{Name: "kube-state-metrics", Replicas: 1, Resources: KubeStateMetrics},
 			Pod{Name: "ebs-csi-controller", Replicas: 2, Resources: EBSCSIController})
+	}
+	if p.Chat {
+		pods = append(pods, Pod{Name: "open-webui", Replicas: 1, Resources: OpenWebUI})
 	}
 	for i := 0; i < p.Models; i++ {
 		pods = append(pods, Pod{Name: fmt.Sprintf("endpoint-picker-%d", i), Replicas: 1, Resources: EndpointPicker, AMD64Only: p.PickerAMD64Only})

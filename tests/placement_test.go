@@ -91,6 +91,13 @@ var chartWorkloads = map[string]struct {
 			{workload: "keda-admission-webhooks", container: "keda-admission-webhooks", nodeSelector: []string{"webhooks.nodeSelector", "nodeSelector"}, resources: "resources.webhooks", size: &sizing.KEDAWebhooks},
 		},
 	},
+	strings.TrimSuffix(versions.OpenWebUIRepo, "/") + "/" + versions.OpenWebUIChart: {
+		source: "open-webui/helm-charts, tag open-webui-16.0.0: charts/open-webui/templates/workload-manager.yaml (nodeSelector through tpl; resources; copyAppData.resources on the copy-app-data init container), values.yaml",
+		workloads: []valuesWorkload{
+			{workload: "open-webui", container: "open-webui", nodeSelector: []string{"nodeSelector"}, resources: "resources", size: &sizing.OpenWebUI},
+			{workload: "open-webui", container: "copy-app-data", nodeSelector: []string{"nodeSelector"}, resources: "copyAppData.resources", size: &sizing.OpenWebUICopy},
+		},
+	},
 	versions.KubePrometheusStackChart: {
 		source: kpsSource,
 		workloads: []valuesWorkload{

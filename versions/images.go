@@ -45,6 +45,8 @@ var PlatformImages = []Image{
 	{"quay.io/prometheus/node-exporter", true, "prometheus/node_exporter Makefile DOCKER_ARCHS amd64 arm64 ..."},
 	{RedisImage, true, "docker-library/official-images library/redis: arm64v8 among the tag's Architectures"},
 	{PreloadImage, true, "docker-library/official-images library/python: arm64v8 among the tag's Architectures"},
+	{OpenWebUIImage, true,
+		"open-webui/open-webui .github/workflows/docker.yaml: platforms linux/amd64 (ubuntu-latest) and linux/arm64 (ubuntu-24.04-arm), per-arch digests merged by docker buildx imagetools create on v* tags; read on the default branch, not at the v0.11.0 tag (docs quick start: x86_64 and ARM64). Check with docker buildx imagetools inspect before a bump"},
 	// The picker's Dockerfile hard-codes ENV GOARCH=amd64 and its Makefile
 	// builds one platform (PLATFORMS ?= linux/$(TARGETARCH)) on amd64
 	// Cloud Build runners: an arm64 build was merged and reverted before

@@ -112,6 +112,16 @@ const (
 	KEDAVersion = "2.20.2"
 )
 
+// Chat front end: Open WebUI's official chart 16.0.0 (app 0.11.0, the
+// newest stable release; open-webui/helm-charts tag open-webui-16.0.0).
+// The chart pulls ghcr.io/open-webui/open-webui:<appVersion>.
+const (
+	OpenWebUIRepo    = "https://helm.openwebui.com/"
+	OpenWebUIChart   = "open-webui"
+	OpenWebUIVersion = "16.0.0"
+	OpenWebUIImage   = "ghcr.io/open-webui/open-webui:0.11.0"
+)
+
 // EKSAddons are the managed addon versions for one Kubernetes minor version.
 type EKSAddons struct {
 	VPCCNI           string

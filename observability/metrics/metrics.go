@@ -32,6 +32,13 @@ const (
 	// client header (gateway.ClientIDHeader) by the AI Gateway's
 	// metricsRequestHeaderAttributes.
 	GatewayClient = "client_id"
+	// GatewayUser is the chat front end's signed-in user, mapped from the
+	// header Open WebUI forwards (gateway.UserEmailHeader). Any client
+	// can send that header: it is meaningful only on series whose
+	// GatewayClient is the chat client ("chat"), and queries filter on it.
+	GatewayUser = "user_email"
+	// ChatClient is the chat front end's client_id (config.ChatClientName).
+	ChatClient = "chat"
 	// GatewayErrorType is set on failed requests only.
 	GatewayErrorType = "error_type"
 	// InferencePool is the endpoint picker's label for the pool, which the
