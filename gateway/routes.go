@@ -25,22 +25,38 @@ func ModelRule(servedName string, backendRefs ...any) map[string]any {
 	}
 }
 
-// AIGatewayRouteObject is an AIGatewayRoute on the platform's Gateway
-// (across namespaces: its listener admits routes from the models'
-// namespace only) that records input, output and total tokens as request
-// costs. The AI Gateway generates an HTTPRoute of the same name and
+// ModelListeners are the Gateway listeners that serve models: the
+// API-key one and, with OIDC, the JWT one; never the chat listener, which
+// no credential guards (its users sign in to Open WebUI).
+func ModelListeners(oidc bool) []string {
+	if oidc {
+		return []string{APIKeyListener, OIDCListener}
+	}
+	return []string{APIKeyListener}
+}
+
+// AIGatewayRouteObject is an AIGatewayRoute on the model listeners of the
+// platform's Gateway (across namespaces: those listeners admit routes from
+// the models' namespace only; naming the listeners keeps a route off any
+// other, whatever it admits) that records input, output and total tokens
+// as request costs. The AI Gateway generates an HTTPRoute of the same name and
 // namespace from it (v1.0.0 internal/controller/ai_gateway_route.go), the
 // name a policy for the route targets.
-func AIGatewayRouteObject(name, namespace string, rules []any) map[string]any {
+func AIGatewayRouteObject(name, namespace string, listeners []string, rules []any) map[string]any {
+	parents := make([]any, len(listeners))
+	for i, l := range listeners {
+		parents[i] = map[string]any{
+			"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": GatewayName, "namespace": Namespace,
+			"sectionName": l,
+		}
+	}
 	return map[string]any{
 		"apiVersion": "aigateway.envoyproxy.io/v1beta1",
 		"kind":       "AIGatewayRoute",
 		"metadata":   map[string]any{"name": name, "namespace": namespace},
 		"spec": map[string]any{
-			"parentRefs": []any{map[string]any{
-				"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": GatewayName, "namespace": Namespace,
-			}},
-			"rules": rules,
+			"parentRefs": parents,
+			"rules":      rules,
 			"llmRequestCosts": []any{
 				map[string]any{"metadataKey": InputTokenKey, "type": "InputToken"},
 				map[string]any{"metadataKey": OutputTokenKey, "type": "OutputToken"},

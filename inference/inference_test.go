@@ -26,7 +26,7 @@ func pool(model string) Pool {
 
 func TestRouteObjectsOneRulePerServedNameToItsPool(t *testing.T) {
 	t.Parallel()
-	routes, err := RouteObjects("models", []Route{route("qwen", "qwen-7b", "qwen-sql"), route("llama", "llama-8b")})
+	routes, err := RouteObjects("models", gateway.ModelListeners(false), []Route{route("qwen", "qwen-7b", "qwen-sql"), route("llama", "llama-8b")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestRouteObjectsSplitAtFifteenRules(t *testing.T) {
 		for i := range tt.served {
 			names = append(names, fmt.Sprintf("m-%02d", i))
 		}
-		routes, err := RouteObjects("models", []Route{route("big", names...)})
+		routes, err := RouteObjects("models", gateway.ModelListeners(false), []Route{route("big", names...)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,7 +101,7 @@ func TestRouteObjectsSplitAtFifteenRules(t *testing.T) {
 
 func TestRouteObjectsRejectDuplicateServedNames(t *testing.T) {
 	t.Parallel()
-	if _, err := RouteObjects("models", []Route{route("a", "x"), route("b", "x")}); err == nil {
+	if _, err := RouteObjects("models", gateway.ModelListeners(false), []Route{route("a", "x"), route("b", "x")}); err == nil {
 		t.Error("a served name routed to two models was accepted")
 	}
 }

@@ -14,8 +14,11 @@ import (
 type Args struct {
 	Pools []Pool
 	// Routes are the served names of each pool's model.
-	Routes   []Route
-	Provider *kubernetes.Provider
+	Routes []Route
+	// Listeners are the Gateway listeners the routes attach to
+	// (gateway.ModelListeners).
+	Listeners []string
+	Provider  *kubernetes.Provider
 	// DependsOn is what the pools need first: the Inference Extension
 	// CRDs, the model namespace.
 	DependsOn []pulumi.Resource
@@ -66,7 +69,7 @@ func (a *Args) validate() error {
 			return fmt.Errorf("inference: model %q has no served name", r.Model)
 		}
 	}
-	_, err := RouteObjects(a.namespace(), a.Routes)
+	_, err := RouteObjects(a.namespace(), a.Listeners, a.Routes)
 	return err
 }
 
@@ -126,7 +129,7 @@ func NewPools(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.Resou
 	}
 	// A route sends traffic to its pool's picker: it waits for both, and
 	// for the Gateway's API-key and budget policies.
-	routes, _ := RouteObjects(args.namespace(), args.Routes) // validated above
+	routes, _ := RouteObjects(args.namespace(), args.Listeners, args.Routes) // validated above
 	for i, r := range routes {
 		route, err := manifest.Apply(ctx, fmt.Sprintf("%s-route-%d", name, i), r, parent, k8s,
 			pulumi.DependsOn(append(ready, args.GatewayReady...)))

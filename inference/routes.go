@@ -29,7 +29,7 @@ type Route struct {
 // its listener admits from that namespace only (gateway.GatewayObject).
 // Every route records input, output and total tokens as request costs,
 // which the token budgets and the usage metrics read.
-func RouteObjects(namespace string, models []Route) ([]map[string]any, error) {
+func RouteObjects(namespace string, listeners []string, models []Route) ([]map[string]any, error) {
 	type rule struct{ served, model string }
 	var rules []rule
 	owner := map[string]string{}
@@ -52,7 +52,7 @@ func RouteObjects(namespace string, models []Route) ([]map[string]any, error) {
 	}
 	var routes []map[string]any
 	for i, chunk := range gateway.ChunkRules(specRules) {
-		routes = append(routes, gateway.AIGatewayRouteObject(fmt.Sprintf("llm-models-%d", i), namespace, chunk))
+		routes = append(routes, gateway.AIGatewayRouteObject(fmt.Sprintf("llm-models-%d", i), namespace, listeners, chunk))
 	}
 	return routes, nil
 }

@@ -313,6 +313,7 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 		// The picker image is amd64 only: NodeSelectorFor pins it there.
 		Pools:               modelPools(cfg, specs, platformpool.NodeSelectorFor(versions.EndpointPickerImage)),
 		Routes:              poolRoutes(cfg, specs),
+		Listeners:           gateway.ModelListeners(cfg.Gateway.OIDC != nil),
 		Provider:            k8s.Provider,
 		DependsOn:           []pulumi.Resource{gw.InferenceCRDs, modelStore.NamespaceResource, platformNodes.NodePool},
 		EnvoyNamespace:      gateway.EnvoyNamespace,
@@ -330,6 +331,7 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 			Fallbacks: fallbacks,
 			APIKeys:   cfg.ProviderAPIKeys,
 			Namespace: storage.Namespace,
+			Listeners: gateway.ModelListeners(cfg.Gateway.OIDC != nil),
 			ModelPort: models.Port,
 			Provider:  k8s.Provider,
 			DependsOn: append(append([]pulumi.Resource{modelStore.NamespaceResource}, gw.Ready...), envoyDeps...),

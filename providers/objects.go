@@ -204,7 +204,7 @@ func SelfBackendObjects(model, namespace string, port int) []map[string]any {
 
 // HostedRouteObjects route each hosted served name to its provider,
 // rewriting the model to the provider's id.
-func HostedRouteObjects(providers []config.Provider, namespace string) []map[string]any {
+func HostedRouteObjects(providers []config.Provider, namespace string, listeners []string) []map[string]any {
 	type served struct{ name, provider, upstream string }
 	var all []served
 	for _, p := range providers {
@@ -217,7 +217,7 @@ func HostedRouteObjects(providers []config.Provider, namespace string) []map[str
 	for i, s := range all {
 		rules[i] = gateway.ModelRule(s.name, map[string]any{"name": BackendName(s.provider), "modelNameOverride": s.upstream})
 	}
-	return routes(HostedRoutePrefix, namespace, rules)
+	return routes(HostedRoutePrefix, namespace, listeners, rules)
 }
 
 // FallbackModel is a self-hosted model with a hosted fallback.
@@ -234,7 +234,7 @@ type FallbackModel struct {
 // (priority 1, with the model rewritten). Envoy moves a request to the
 // next priority only on a retry (FallbackPolicyObject) or when priority 0
 // has no healthy host.
-func FallbackRouteObjects(models []FallbackModel, namespace string) []map[string]any {
+func FallbackRouteObjects(models []FallbackModel, namespace string, listeners []string) []map[string]any {
 	sorted := append([]FallbackModel(nil), models...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].ServedName < sorted[j].ServedName })
 	rules := make([]any, len(sorted))
@@ -244,13 +244,13 @@ func FallbackRouteObjects(models []FallbackModel, namespace string) []map[string
 			map[string]any{"name": BackendName(m.Fallback.Provider), "priority": 1, "modelNameOverride": m.Fallback.UpstreamModel},
 		)
 	}
-	return routes(FallbackRoutePrefix, namespace, rules)
+	return routes(FallbackRoutePrefix, namespace, listeners, rules)
 }
 
-func routes(prefix, namespace string, rules []any) []map[string]any {
+func routes(prefix, namespace string, listeners []string, rules []any) []map[string]any {
 	var out []map[string]any
 	for i, chunk := range gateway.ChunkRules(rules) {
-		out = append(out, gateway.AIGatewayRouteObject(fmt.Sprintf("%s-%d", prefix, i), namespace, chunk))
+		out = append(out, gateway.AIGatewayRouteObject(fmt.Sprintf("%s-%d", prefix, i), namespace, listeners, chunk))
 	}
 	return out
 }

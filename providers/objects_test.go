@@ -71,7 +71,7 @@ func TestHostedRoutesSortedChunkedAndOverridden(t *testing.T) {
 	for i := 20; i > 0; i-- {
 		models = append(models, config.HostedModel{ServedName: fmt.Sprintf("m%02d", i), UpstreamModel: fmt.Sprintf("up-%d", i)})
 	}
-	routes := HostedRouteObjects([]config.Provider{{Name: "openai", Kind: config.ProviderOpenAI, Models: models}}, "models")
+	routes := HostedRouteObjects([]config.Provider{{Name: "openai", Kind: config.ProviderOpenAI, Models: models}}, "models", gateway.ModelListeners(true))
 	if len(routes) != 2 || len(spec(routes[0])["rules"].([]any)) != gateway.MaxRulesPerRoute || len(spec(routes[1])["rules"].([]any)) != 5 {
 		t.Fatalf("routes: %d", len(routes))
 	}
@@ -92,7 +92,7 @@ func TestFallbackRouteAndPolicy(t *testing.T) {
 	routes := FallbackRouteObjects([]FallbackModel{{
 		Model: "llama", ServedName: "llama-3.1-8b",
 		Fallback: config.Fallback{Provider: "bedrock", UpstreamModel: "us.meta.llama3-1-8b-instruct-v1:0"},
-	}}, "models")
+	}}, "models", gateway.ModelListeners(false))
 	if len(routes) != 1 {
 		t.Fatalf("%d routes", len(routes))
 	}

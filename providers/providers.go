@@ -28,6 +28,9 @@ type Args struct {
 	// Secret, in its own namespace: AI Gateway v1.0.0 internal/
 	// controller/gateway.go).
 	Namespace string
+	// Listeners are the Gateway listeners the routes attach to
+	// (gateway.ModelListeners).
+	Listeners []string
 	// ModelPort is the self-hosted models' Service port.
 	ModelPort int
 	Provider  *kubernetes.Provider
@@ -140,14 +143,14 @@ func NewProviders(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.R
 		backends = append(backends, created...)
 	}
 
-	for _, route := range HostedRouteObjects(args.Providers, args.Namespace) {
+	for _, route := range HostedRouteObjects(args.Providers, args.Namespace, args.Listeners) {
 		res, err := apply(route, backends...)
 		if err != nil {
 			return nil, err
 		}
 		p.Routes = append(p.Routes, res)
 	}
-	for _, route := range FallbackRouteObjects(args.Fallbacks, args.Namespace) {
+	for _, route := range FallbackRouteObjects(args.Fallbacks, args.Namespace, args.Listeners) {
 		// The retry policy first: a fallback route never serves without
 		// its fallback, nor, through the policy's merge, without the
 		// budgets.

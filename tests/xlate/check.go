@@ -285,7 +285,13 @@ type stackFacts struct {
 	// host:port of the Backend behind its AIServiceBackend, or the
 	// endpoints of its InferencePool's stand-in (pool.go), sorted.
 	models map[string][]string
+	// chatHost is the chat listener's hostname (gateway.ChatListener),
+	// empty without chat: its virtual host serves Open WebUI only.
+	chatHost string
 }
+
+// chatListener is the listener of the chat front end (package chat).
+const chatListener = "chat"
 
 func facts(set Settings, objs []Object) stackFacts {
 	f := stackFacts{models: map[string][]string{}, apiKeys: true}
@@ -293,6 +299,13 @@ func facts(set Settings, objs []Object) stackFacts {
 	aiBackends := map[string]string{} // AIServiceBackend name -> Backend name
 	pools := map[string][]string{}    // InferencePool namespace/name -> stand-in endpoints
 	for _, o := range objs {
+		if o.Kind() == "Gateway" {
+			for _, l := range list(dig(map[string]any(o), "spec", "listeners")) {
+				if str(l, "name") == chatListener {
+					f.chatHost = str(l, "hostname")
+				}
+			}
+		}
 		switch o.Kind() {
 		case "BackendTrafficPolicy":
 			if len(list(dig(map[string]any(o), "spec", "rateLimit", "global", "rules"))) > 0 {
@@ -454,6 +467,10 @@ func checkRoutes(set Settings, key string, routeConfigs, clusters []any, f stack
 		catchAll := ""
 		for _, vh := range list(dig(rc, "virtualHosts")) {
 			routes := list(dig(vh, "routes"))
+			if f.chatHost != "" && slices.Contains(list(dig(vh, "domains")), any(f.chatHost)) {
+				p = append(p, checkChatRoutes(key, rcName, routes)...)
+				continue
+			}
 			for _, r := range routes {
 				name := str(r, "name")
 				where := fmt.Sprintf("%s %s route %s", key, rcName, name)
@@ -577,4 +594,25 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// checkChatRoutes: the chat listener's virtual host sends everything to
+// Open WebUI, which signs its users in itself, and nothing else: no model
+// route (which would serve models with no credential), no API-key check
+// (which would refuse every browser).
+func checkChatRoutes(key, rcName string, routes []any) []string {
+	var p []string
+	for _, r := range routes {
+		where := fmt.Sprintf("%s %s chat route %s", key, rcName, str(r, "name"))
+		if str(r, "route", "cluster") != "" && !strings.HasPrefix(str(r, "route", "cluster"), "httproute/"+chatListener+"/") {
+			p = append(p, fmt.Sprintf("%s: goes to %s, not the chat front end: reachable on the chat hostname with no credential", where, str(r, "route", "cluster")))
+		}
+		pfc, _ := dig(r, "typedPerFilterConfig").(map[string]any)
+		for _, auth := range []string{apiKeyFilter, jwtFilter} {
+			if a, ok := pfc[auth]; ok && dig(a, "disabled") != true {
+				p = append(p, fmt.Sprintf("%s: %s runs here: the chat page's users have no such credential", where, auth))
+			}
+		}
+	}
+	return p
 }

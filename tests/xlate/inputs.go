@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 
 	"sigs.k8s.io/yaml"
 )
@@ -83,6 +84,10 @@ func LoadGateway(stack string) ([]Object, error) {
 		var o Object
 		if err := yaml.Unmarshal(b, &o); err != nil {
 			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		if svc := chartService(o); svc != nil {
+			out = append(out, svc)
+			continue
 		}
 		if !slices.Contains(gatewayKinds, o.Kind()) && !slices.Contains(contextKinds, o.Kind()) {
 			continue
@@ -192,3 +197,30 @@ func dig(v any, path ...string) any {
 
 // list is v as a slice (nil otherwise).
 func list(v any) []any { l, _ := v.([]any); return l }
+
+// chartService is the Service a rendered Helm release's chart creates, for
+// the charts whose Service a route of the platform names and that are not
+// Go modules (so tests/crd/kubeapi cannot render them either): the
+// open-webui chart 16.0.0 (templates/service.yaml) names its Service after
+// the release's fullname, the release name when it contains the chart's
+// name, with port service.port (default 80) to the container port "http".
+// Nil for any other object.
+func chartService(o Object) Object {
+	rel, _ := o["helmRelease"].(map[string]any)
+	if rel == nil || str(rel, "chart") != "open-webui" || !strings.Contains(str(rel, "name"), "open-webui") {
+		return nil
+	}
+	port := dig(rel, "values", "service", "port")
+	if port == nil {
+		port = 80
+	}
+	return Object{
+		"apiVersion": "v1",
+		"kind":       "Service",
+		"metadata":   map[string]any{"name": str(rel, "name"), "namespace": str(rel, "namespace")},
+		// The API server assigns a cluster IP; egctl routes to it.
+		"spec": map[string]any{"clusterIP": "10.100.0.80", "ports": []any{map[string]any{
+			"name": "http", "port": port, "targetPort": "http",
+		}}},
+	}
+}
