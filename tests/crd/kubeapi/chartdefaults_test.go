@@ -25,8 +25,9 @@ import (
 // (chartsNotInModules), as package chartdefaults records them from the
 // charts' sources.
 var unrenderedChartPods = map[string][]chartdefaults.Pod{
-	versions.DCGMExporterRepo + "/dcgm-exporter": chartdefaults.DCGMExporter,
-	versions.KubePrometheusStackChart:            chartdefaults.KubePrometheusStack,
+	versions.DCGMExporterRepo + "/dcgm-exporter":     chartdefaults.DCGMExporter,
+	versions.KubePrometheusStackChart:                chartdefaults.KubePrometheusStack,
+	versions.OpenWebUIRepo + versions.OpenWebUIChart: chartdefaults.OpenWebUI,
 }
 
 // chartDefaultPods builds, for every release of a golden stack whose chart
