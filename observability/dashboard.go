@@ -187,7 +187,7 @@ func DashboardPanels(modelNamespace string, models []ModelSLO) []Panel {
 // series carry its own client_id.
 func ChatUserPanel() Panel {
 	return Panel{Title: "Chat usage per user", Unit: "short", Queries: []Query{{
-		Expr: fmt.Sprintf(`sum by (%[1]s, %[2]s) (rate(gen_ai_client_token_usage_sum{%[3]s=%[4]q,%[2]s!="total"}[5m]))`,
+		Expr: fmt.Sprintf(`sum by (%[1]s, %[2]s) (rate(gen_ai_client_token_usage_sum{%[3]s=%[4]q,%[2]s=~"input|output"}[5m]))`,
 			metrics.GatewayUser, metrics.GatewayTokenType, metrics.GatewayClient, metrics.ChatClient),
 		Legend: "{{" + metrics.GatewayUser + "}} {{" + metrics.GatewayTokenType + "}}",
 	}}}
