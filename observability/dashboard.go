@@ -1,8 +1,8 @@
 package observability
 
 import (
-	"encoding/json"
 	"fmt"
+	"github.com/llm-platform/llm-platform/grafana"
 	"github.com/llm-platform/llm-platform/observability/metrics"
 	"regexp"
 	"strings"
@@ -11,85 +11,11 @@ import (
 // The dashboard is built from Go values: every query is a plain string the
 // tests parse, and panel ids and layout are computed, never hand-edited.
 
-type dashboard struct {
-	UID           string     `json:"uid"`
-	Title         string     `json:"title"`
-	Tags          []string   `json:"tags"`
-	SchemaVersion int        `json:"schemaVersion"`
-	Refresh       string     `json:"refresh"`
-	Time          timeRange  `json:"time"`
-	Templating    templating `json:"templating"`
-	Panels        []panel    `json:"panels"`
-}
-
-type timeRange struct {
-	From string `json:"from"`
-	To   string `json:"to"`
-}
-
-type templating struct {
-	List []variable `json:"list"`
-}
-
-type variable struct {
-	Name       string     `json:"name"`
-	Label      string     `json:"label"`
-	Type       string     `json:"type"`
-	Datasource datasource `json:"datasource"`
-	Query      string     `json:"query"`
-	Refresh    int        `json:"refresh"`
-	Multi      bool       `json:"multi"`
-	IncludeAll bool       `json:"includeAll"`
-}
-
-type datasource struct {
-	Type string `json:"type"`
-	UID  string `json:"uid"`
-}
-
-type gridPos struct {
-	H int `json:"h"`
-	W int `json:"w"`
-	X int `json:"x"`
-	Y int `json:"y"`
-}
-
-type target struct {
-	RefID        string     `json:"refId"`
-	Expr         string     `json:"expr"`
-	LegendFormat string     `json:"legendFormat"`
-	Datasource   datasource `json:"datasource"`
-}
-
-type fieldConfig struct {
-	Defaults struct {
-		Unit string `json:"unit"`
-	} `json:"defaults"`
-}
-
-type panel struct {
-	ID          int         `json:"id"`
-	Title       string      `json:"title"`
-	Type        string      `json:"type"`
-	GridPos     gridPos     `json:"gridPos"`
-	Datasource  datasource  `json:"datasource"`
-	FieldConfig fieldConfig `json:"fieldConfig"`
-	Targets     []target    `json:"targets"`
-}
-
-// prometheusDS is the datasource kube-prometheus-stack provisions.
-var prometheusDS = datasource{Type: "prometheus", UID: "prometheus"}
-
 // Query is one dashboard query with its legend.
-type Query struct {
-	Expr, Legend string
-}
+type Query = grafana.Query
 
 // Panel is one dashboard graph.
-type Panel struct {
-	Title, Unit string
-	Queries     []Query
-}
+type Panel = grafana.Panel
 
 const modelSel = `model_name=~"$model"`
 
@@ -196,28 +122,9 @@ func ChatUserPanel() Panel {
 // DashboardJSON renders the Grafana dashboard: two panels per row, ids in
 // order from 1; extra panels (the chat front end's) come last.
 func DashboardJSON(modelNamespace string, models []ModelSLO, extra ...Panel) string {
-	d := dashboard{
-		UID: "llm-platform", Title: "LLM platform", Tags: []string{"llm-platform"},
-		SchemaVersion: 39, Refresh: "30s", Time: timeRange{From: "now-3h", To: "now"},
-		Templating: templating{List: []variable{{
-			Name: "model", Label: "Model", Type: "query", Datasource: prometheusDS,
-			Query: "label_values(vllm:num_requests_running, model_name)", Refresh: 2, Multi: true, IncludeAll: true,
-		}}},
-	}
-	for i, p := range append(DashboardPanels(modelNamespace, models), extra...) {
-		pn := panel{
-			ID: i + 1, Title: p.Title, Type: "timeseries", Datasource: prometheusDS,
-			GridPos: gridPos{H: 8, W: 12, X: (i % 2) * 12, Y: (i / 2) * 8},
-		}
-		pn.FieldConfig.Defaults.Unit = p.Unit
-		for j, qq := range p.Queries {
-			pn.Targets = append(pn.Targets, target{RefID: string(rune('A' + j)), Expr: qq.Expr, LegendFormat: qq.Legend, Datasource: prometheusDS})
-		}
-		d.Panels = append(d.Panels, pn)
-	}
-	b, err := json.MarshalIndent(d, "", "  ")
-	if err != nil {
-		panic(err) // plain structs always marshal
-	}
-	return string(b)
+	return grafana.Dashboard{
+		UID: "llm-platform", Title: "LLM platform", Tags: []string{"llm-platform"}, Refresh: "30s", From: "now-3h",
+		Variables: []grafana.Variable{{Name: "model", Label: "Model", Query: "label_values(vllm:num_requests_running, model_name)"}},
+		Panels:    append(DashboardPanels(modelNamespace, models), extra...),
+	}.JSON()
 }

@@ -1,8 +1,8 @@
 package usage
 
 import (
-	"encoding/json"
 	"fmt"
+	"github.com/llm-platform/llm-platform/grafana"
 
 	"github.com/llm-platform/llm-platform/observability/metrics"
 )
@@ -15,37 +15,19 @@ import (
 const DashboardUID = "llm-platform-usage"
 
 // Query is one panel query with its legend.
-type Query struct {
-	Expr, Legend string
-}
+type Query = grafana.Query
 
 // Panel types.
 const (
-	// TimeSeries draws the queries over the dashboard's time range.
-	TimeSeries = "timeseries"
-	// BarGauge shows one value per series: the queries' instant value at
-	// the end of the panel's time range.
-	BarGauge = "bargauge"
+	TimeSeries = grafana.TimeSeries
+	BarGauge   = grafana.BarGauge
 )
 
-// Panel is one dashboard panel.
-type Panel struct {
-	Title string
-	// Description is the panel's info tooltip: what the number is, and
-	// what it is not.
-	Description string
-	Unit        string
-	// Type is TimeSeries or BarGauge (whose queries are instant).
-	Type string
-	// TimeFrom overrides the dashboard's time range for this panel:
-	// now/h is this hour so far, now/d today so far (the dashboard is in
-	// UTC, as the rate limit service's windows are).
-	TimeFrom string
-	// Interval is the panel's minimum query step: 1h over hourly series,
-	// whose one sample an hour a shorter step would only repeat.
-	Interval string
-	Queries  []Query
-}
+// Panel is one dashboard panel (TimeFrom now/h is this hour so far, now/d
+// today so far: the dashboard is in UTC, as the rate limit service's
+// windows are; Interval 1h over hourly series, whose one sample an hour a
+// shorter step would only repeat).
+type Panel = grafana.Panel
 
 // Legends.
 const (
@@ -213,98 +195,10 @@ func (s Spec) budgetPanels() []Panel {
 	}
 }
 
-type dashboard struct {
-	UID           string    `json:"uid"`
-	Title         string    `json:"title"`
-	Tags          []string  `json:"tags"`
-	Timezone      string    `json:"timezone"`
-	SchemaVersion int       `json:"schemaVersion"`
-	Refresh       string    `json:"refresh"`
-	Time          timeRange `json:"time"`
-	Panels        []panel   `json:"panels"`
-}
-
-type timeRange struct {
-	From string `json:"from"`
-	To   string `json:"to"`
-}
-
-type datasource struct {
-	Type string `json:"type"`
-	UID  string `json:"uid"`
-}
-
-type gridPos struct {
-	H int `json:"h"`
-	W int `json:"w"`
-	X int `json:"x"`
-	Y int `json:"y"`
-}
-
-type target struct {
-	RefID        string     `json:"refId"`
-	Expr         string     `json:"expr"`
-	LegendFormat string     `json:"legendFormat"`
-	Datasource   datasource `json:"datasource"`
-	Instant      bool       `json:"instant"`
-	Range        bool       `json:"range"`
-}
-
-type fieldConfig struct {
-	Defaults struct {
-		Unit string `json:"unit"`
-	} `json:"defaults"`
-}
-
-type panel struct {
-	ID          int            `json:"id"`
-	Title       string         `json:"title"`
-	Description string         `json:"description"`
-	Type        string         `json:"type"`
-	GridPos     gridPos        `json:"gridPos"`
-	Datasource  datasource     `json:"datasource"`
-	FieldConfig fieldConfig    `json:"fieldConfig"`
-	Options     map[string]any `json:"options,omitempty"`
-	TimeFrom    string         `json:"timeFrom,omitempty"`
-	Interval    string         `json:"interval,omitempty"`
-	Targets     []target       `json:"targets"`
-}
-
-// prometheusDS is the datasource kube-prometheus-stack provisions.
-var prometheusDS = datasource{Type: "prometheus", UID: "prometheus"}
-
-// DashboardJSON renders the dashboard: two panels per row, ids in order
-// from 1, in UTC (the budgets' windows are).
+// DashboardJSON renders the dashboard, in UTC (the budgets' windows are).
 func (s Spec) DashboardJSON() string {
-	d := dashboard{
+	return grafana.Dashboard{
 		UID: DashboardUID, Title: "Usage by client", Tags: []string{"llm-platform"}, Timezone: "utc",
-		SchemaVersion: 39, Refresh: "5m", Time: timeRange{From: "now-7d", To: "now"},
-	}
-	for i, p := range s.DashboardPanels() {
-		pn := panel{
-			ID: i + 1, Title: p.Title, Description: p.Description, Type: p.Type, Datasource: prometheusDS,
-			GridPos: gridPos{H: 8, W: 12, X: (i % 2) * 12, Y: (i / 2) * 8}, TimeFrom: p.TimeFrom, Interval: p.Interval,
-		}
-		pn.FieldConfig.Defaults.Unit = p.Unit
-		instant := p.Type == BarGauge
-		if instant {
-			pn.Options = map[string]any{
-				"orientation":   "horizontal",
-				"displayMode":   "basic",
-				"reduceOptions": map[string]any{"calcs": []any{"lastNotNull"}, "values": false},
-			}
-		}
-		for j, qq := range p.Queries {
-			pn.Targets = append(pn.Targets, target{
-				RefID: string(rune('A' + j)), Expr: qq.Expr, LegendFormat: qq.Legend, Datasource: prometheusDS,
-				Instant: instant, Range: !instant,
-			})
-		}
-		d.Panels = append(d.Panels, pn)
-	}
-	b, err := json.MarshalIndent(d, "", "  ")
-	if err != nil {
-		panic(err) // plain structs always marshal
-	}
-	return string(b)
+		Refresh: "5m", From: "now-7d", Panels: s.DashboardPanels(),
+	}.JSON()
 }
