@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -90,20 +91,23 @@ func (g Group) Budgets() Budgets {
 	return Budgets{PerHour: g.TokensPerHour, PerDay: g.TokensPerDay, PerMonth: g.TokensPerMonth, Observe: g.Mode == BudgetObserve}
 }
 
-// DurableBudgets says whether any budget spans more than an hour: those
+// budgets are every client's (the chat client's too) and group's
+// budgets.
+func (c *Config) budgets() []Budgets {
+	var out []Budgets
+	for _, cl := range c.Clients() {
+		out = append(out, cl.Budgets())
+	}
+	for _, g := range c.Gateway.Groups {
+		out = append(out, g.Budgets())
+	}
+	return out
+}
+
+// durableBudgets says whether any budget spans more than an hour: those
 // need counters that survive a restart of their store.
-func (g Gateway) DurableBudgets() bool {
-	for _, c := range g.Clients {
-		if c.TokensPerDay > 0 || c.TokensPerMonth > 0 {
-			return true
-		}
-	}
-	for _, gr := range g.Groups {
-		if gr.TokensPerDay > 0 || gr.TokensPerMonth > 0 {
-			return true
-		}
-	}
-	return false
+func (c *Config) durableBudgets() bool {
+	return slices.ContainsFunc(c.budgets(), func(b Budgets) bool { return b.PerDay > 0 || b.PerMonth > 0 })
 }
 
 var claimName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.:/-]*$`)
@@ -112,15 +116,10 @@ var claimName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.:/-]*$`)
 // client, group member and window; 1 GiB is the smallest gp3 volume.
 const CounterStoreGiB = 1
 
-// HasBudgets says whether any client or group has a budget (and so the
-// gateway runs the counter store).
-func (g Gateway) HasBudgets() bool {
-	for _, c := range g.Clients {
-		if c.Budgets().Any() {
-			return true
-		}
-	}
-	return len(g.Groups) > 0
+// HasBudgets says whether any client (the chat client too) or group has a
+// budget, and so the gateway runs the counter store.
+func (c *Config) HasBudgets() bool {
+	return slices.ContainsFunc(c.budgets(), Budgets.Any)
 }
 
 // MinMonthlyRetentionDays is the Prometheus retention the monthly usage
@@ -169,14 +168,8 @@ func (c *Config) validateIdentity(errs *Errors) {
 		}
 	}
 	rules := 0
-	for _, c := range g.Clients {
-		rules += c.Budgets().windows()
-	}
-	for _, gr := range g.Groups {
-		rules += gr.Budgets().windows()
-	}
-	if c.Chat.Enabled {
-		rules += c.Chat.Client().Budgets().windows()
+	for _, b := range c.budgets() {
+		rules += b.windows()
 	}
 	if rules > MaxBudgetRules {
 		errs.add("gateway.clients", len(g.Clients), "with gateway.groups, %d budgets (one per client or group and window): Envoy Gateway holds at most %d in the one policy a Gateway takes", rules, MaxBudgetRules)
@@ -184,7 +177,7 @@ func (c *Config) validateIdentity(errs *Errors) {
 	if g.BudgetStoreDown != StoreDownOpen && g.BudgetStoreDown != StoreDownClosed {
 		errs.add("gateway.budgetStoreDown", g.BudgetStoreDown, "must be %q (requests pass unmetered) or %q (requests are refused)", StoreDownOpen, StoreDownClosed)
 	}
-	if g.DurableBudgets() && c.LLMLayer() && !c.ObservabilityLayer() {
+	if c.durableBudgets() && c.LLMLayer() && !c.ObservabilityLayer() {
 		errs.add("observability.enabled", false, "daily and monthly budgets keep their counters on an EBS volume, whose driver comes with the observability layer")
 	}
 	if c.ObservabilityLayer() {

@@ -119,7 +119,7 @@ func Monthly(c *config.Config) Estimate {
 		if c.ObservabilityLayer() {
 			pv := float64(c.Observability.StorageGiB) * GP3PerGiBMonth
 			add("Prometheus volume", pv, pv, fmt.Sprintf("%d GiB gp3", c.Observability.StorageGiB))
-			if c.Gateway.HasBudgets() {
+			if c.HasBudgets() {
 				v := float64(config.CounterStoreGiB) * GP3PerGiBMonth
 				add("Budget counter volume", v, v, fmt.Sprintf("%d GiB gp3 (Redis, persisted)", config.CounterStoreGiB))
 			}

@@ -238,3 +238,28 @@ func TestBedrockEndpoint(t *testing.T) {
 		})
 	}
 }
+
+// The budget counters' volume is priced whenever the gateway runs the
+// counter store: a client's, a group's or only the chat client's budget.
+func TestBudgetCounterVolume(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name    string
+		gateway string
+		chat    string
+		want    bool
+	}{
+		{"no budget", `{"clients": [{"name": "a"}]}`, "", false},
+		{"a client's budget", `{"clients": [{"name": "a", "tokensPerHour": 1000}]}`, "", true},
+		{"only the chat client's budget", `{"clients": [{"name": "a"}]}`, `{"enabled": true, "hostname": "chat.example.com", "tokensPerDay": 1000}`, true},
+	} {
+		values := map[string]string{"llm": `{"enabled": true}`, "gateway": tt.gateway}
+		if tt.chat != "" {
+			values["chat"] = tt.chat
+		}
+		l, ok := line(Monthly(parse(t, values)), "Budget counter volume")
+		if ok != tt.want || (ok && l.IdleUSD != GP3PerGiBMonth*config.CounterStoreGiB) {
+			t.Errorf("%s: counter volume line %+v (found %v), want %v", tt.name, l, ok, tt.want)
+		}
+	}
+}
