@@ -8,15 +8,13 @@ import (
 // PolicyName names the budgets' BackendTrafficPolicy.
 const PolicyName = "llm-token-limits"
 
-// Windows of a budget, as Envoy Gateway's rate limit units, with their
-// length: Envoy's x-ratelimit-limit header names a budget by it
-// (";w=3600"). Envoy Gateway's Month is a fixed 30 days, aligned to the
+// Units are a budget's windows, as Envoy Gateway's rate limit units, in
+// the order of config.Budgets' fields. Envoy's x-ratelimit-limit header
+// names a budget by the window's length (";w=3600", ";w=86400",
+// ";w=2592000"): Envoy Gateway's Month is a fixed 30 days, aligned to the
 // Unix epoch like every window (envoyproxy/ratelimit src/limiter/
 // cache_key.go), not a calendar month.
-var Windows = []struct {
-	Unit    string
-	Seconds int
-}{{"Hour", 3600}, {"Day", 86400}, {"Month", 30 * 86400}}
+var Units = []string{"Hour", "Day", "Month"}
 
 // Rule is one budget: a client's or a group member's tokens in a window.
 type Rule struct {
@@ -43,7 +41,7 @@ func Rules(clients []config.Client, groups []config.Group, late ...config.Client
 	add := func(client, group string, b config.Budgets) {
 		for i, tokens := range []int{b.PerHour, b.PerDay, b.PerMonth} {
 			if tokens > 0 {
-				out = append(out, Rule{Client: client, Group: group, Unit: Windows[i].Unit, Tokens: tokens, Observe: b.Observe})
+				out = append(out, Rule{Client: client, Group: group, Unit: Units[i], Tokens: tokens, Observe: b.Observe})
 			}
 		}
 	}
