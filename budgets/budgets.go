@@ -57,6 +57,18 @@ func Rules(clients []config.Client, groups []config.Group, late ...config.Client
 	return out
 }
 
+// FromConfig lists a stack's budgets in policy order: the configured
+// clients' and groups', then, with the chat front end, the chat client's.
+// The policy (package gateway, through platform) and the usage view's
+// rule-index mapping (package usage) both read it, so they agree.
+func FromConfig(c *config.Config) []Rule {
+	var late []config.Client
+	if c.ChatLayer() {
+		late = append(late, c.Chat.Client())
+	}
+	return Rules(c.Gateway.Clients, c.Gateway.Groups, late...)
+}
+
 // PolicyObject is the budgets' BackendTrafficPolicy on the Gateway; nil
 // when there is no budget.
 //

@@ -297,7 +297,7 @@ func deployLLMLayer(ctx *pulumi.Context, cfg *config.Config, acct cluster.Accoun
 		Listener:       listener,
 		EnvoyDependsOn: envoyDeps,
 		Clients:        gatewayClients(cfg),
-		Budgets:        budgets.PolicyObject(budgetRules(cfg)),
+		Budgets:        budgets.PolicyObject(budgets.FromConfig(cfg)),
 		JWTPolicy:      jwtPolicy(cfg),
 		CounterStore:   counterStore,
 		ServedNames:    servedNames(cfg, specs),
@@ -509,15 +509,6 @@ func newChat(ctx *pulumi.Context, cfg *config.Config, k8s *cluster.Cluster, gw *
 		args.DatabaseURL = cfg.ChatDatabaseURL
 	}
 	return chat.NewChat(ctx, k8s.Name+"-chat", args)
-}
-
-// budgetRules are the clients' and groups' budgets, then the chat
-// client's (last, so turning chat on moves no other budget's counters).
-func budgetRules(cfg *config.Config) []budgets.Rule {
-	if cfg.ChatLayer() {
-		return budgets.Rules(cfg.Gateway.Clients, cfg.Gateway.Groups, cfg.Chat.Client())
-	}
-	return budgets.Rules(cfg.Gateway.Clients, cfg.Gateway.Groups)
 }
 
 func gatewayClients(cfg *config.Config) []gateway.Client {

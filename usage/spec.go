@@ -130,7 +130,7 @@ func SpecFromConfig(cfg *config.Config) Spec {
 		}
 		s.SelfHosted = append(s.SelfHosted, sh)
 	}
-	for i, r := range budgets.Rules(cfg.Gateway.Clients, cfg.Gateway.Groups) {
+	for i, r := range budgets.FromConfig(cfg) {
 		s.Budgets = append(s.Budgets, Budget{
 			Index: i, Client: r.Client, Group: r.Group, Window: strings.ToLower(r.Unit), Tokens: r.Tokens, Observe: r.Observe,
 		})
